@@ -40,7 +40,7 @@ PROGRAMS  := $(notdir $(wildcard cmd/hub-*))
 BINS      := $(PROGRAMS:%=$(BUILD)/bin/%)
 CMD_ARCHIVES := $(PROGRAMS:%=$(BUILD)/cmd/%.a)
 UNIT_BINS := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(wildcard test/unit/test_*.c))
-TOOLS     := $(notdir $(patsubst %/,%,$(dir $(wildcard test/tools/*/*.c))))
+TOOLS     := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard test/tools/*/*.c)))))
 TOOL_BINS := $(sort $(TOOLS:%=$(BUILD)/test/bin/%))
 FUZZ_BINS := $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard test/fuzz/fuzz_*.c))
 
@@ -90,8 +90,10 @@ build-tests: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
 deps:
 	@scripts/install-deps.sh
 
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test: deps
-	@$(MAKE) --no-print-directory build-tests
+	@$(MAKE) --no-print-directory -j$(JOBS) build-tests
 	@HUB_BUILD=$(abspath $(BUILD)) test/run.sh
 
 # Runs the suite on what is already built (no install step).
@@ -99,7 +101,9 @@ test-run: build-tests
 	@HUB_BUILD=$(abspath $(BUILD)) test/run.sh
 
 check-sanitize: deps
-	@$(MAKE) --no-print-directory BUILD=build/sanitize SANITIZE=1 CC=clang test-run
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/sanitize SANITIZE=1 CC=clang build-tests
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  HUB_BUILD=$(abspath build/sanitize) test/run.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all $(TOOL_BINS)
