@@ -102,7 +102,7 @@ test-run: build-tests
 
 check-sanitize: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/sanitize SANITIZE=1 CC=clang build-tests
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	@HUB_SANITIZE=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  HUB_BUILD=$(abspath build/sanitize) test/run.sh
 
 demo: deps

@@ -18,21 +18,7 @@ export HUB_TOP=$top
 export HUB_BUILD=${HUB_BUILD:-$top/build}
 per_test_timeout=${HUB_TEST_TIMEOUT:-300}
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/hub-test.XXXXXX")
-chmod 755 "$work"
-export HUB_TEST_WORK=$work
-mkdir -p "$work/logs"
-
-cleanup() {
-    "$top/scripts/pg.sh" stop "$work/pg" >/dev/null 2>&1
-    if [ "${HUB_KEEP:-0}" = 1 ]; then
-        echo "# kept $work" >&2
-    else
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$top/test/pgenv.sh"
 
 passed=0
 failed=0
@@ -40,19 +26,13 @@ skipped=0
 failures=()
 skips=()
 
-if ! sock=$("$top/scripts/pg.sh" start "$work/pg"); then
-    echo "not ok - start PostgreSQL (see above)"
+if ! hub_pgenv_start "$top"; then
+    echo "not ok - start PostgreSQL and apply migrations (see above)"
     echo "0 passed, 1 failed"
     exit 1
 fi
-export PGHOST=$sock PGUSER=postgres
-export PGOPTIONS="-c client_min_messages=warning"
-createdb hub_template && HUB_PG_DSN="host=$sock user=postgres dbname=hub_template" \
-    "$top/scripts/migrate.sh" >/dev/null || {
-    echo "not ok - apply migrations to hub_template"
-    echo "0 passed, 1 failed"
-    exit 1
-}
+work=$HUB_TEST_WORK
+mkdir -p "$work/logs"
 
 # Count one test's TAP output; a crash without a "not ok" is a failure too.
 tally() {
