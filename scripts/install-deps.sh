@@ -13,7 +13,7 @@ BUILD="gcc clang make pkg-config libc6-dev
   libbson-dev libmongoc-dev libmicrohttpd-dev libcmocka-dev
   libclang-rt-14-dev"
 # Test and demo: a real PostgreSQL, git, curl, systemd tools, jq, kubectl.
-TEST="postgresql-15 postgresql-client-15 git curl jq systemd procps
+TEST="postgresql-15 postgresql-client-15 git curl jq socat systemd procps
   util-linux coreutils ca-certificates"
 # Benchmarks: the tools we compare against and the load generators.
 BENCH="prometheus-node-exporter webhook wrk hyperfine time"

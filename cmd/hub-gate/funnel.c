@@ -1,0 +1,174 @@
+/*
+ * funnel.c: the Tailscale CLI, the only way hub-gate changes the world.
+ *
+ * Three fixed argv arrays (status, open, close) built from the configured
+ * ports, run through hub_child with a deadline; never a shell string. Every
+ * change is read back with `funnel status --json` before it is reported, so
+ * the gate never claims a state it did not reach. Each failure is logged
+ * once here, with the command's exit code and output.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "child.h"
+#include "gate.h"
+#include "hub.h"
+#include "log.h"
+
+int
+gate_funnel_parse_status(const char *text, unsigned long long https_port,
+                         enum gate_funnel_state *state)
+{
+    /* stdout and stderr come in one stream: skip a warning printed before the JSON. */
+    const char *start = strchr(text, '{');
+    const cJSON *allow, *item;
+    char suffix[16];
+    size_t slen;
+    cJSON *root;
+
+    if (start == NULL)
+        return -1;
+    root = cJSON_ParseWithOpts(start, NULL, 0);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return -1;
+    }
+    snprintf(suffix, sizeof suffix, ":%llu", https_port);
+    slen = strlen(suffix);
+    *state = GATE_FUNNEL_OFF;
+    /* Keys are "<node's DNS name>:<port>"; the node's name is not ours to know. */
+    allow = cJSON_GetObjectItemCaseSensitive(root, "AllowFunnel");
+    if (!cJSON_IsObject(allow))
+        allow = NULL;
+    cJSON_ArrayForEach(item, allow) {
+        size_t klen = item->string != NULL ? strlen(item->string) : 0;
+
+        if (klen > slen && strcmp(item->string + klen - slen, suffix) == 0 && cJSON_IsTrue(item))
+            *state = GATE_FUNNEL_ON;
+    }
+    cJSON_Delete(root);
+    return 0;
+}
+
+/* Run argv; 0 when it ran (whatever its exit), else the hub_child code. */
+static int
+run_cli(const struct gate_opts *o, const char *const *argv, struct hub_child_result *res)
+{
+    const struct hub_child spec = {
+        .argv = argv,
+        .timeout_ms = (unsigned)o->command_timeout_ms,
+        .grace_ms = 1000,
+    };
+
+    return hub_child_run(&spec, res);
+}
+
+/* One error line for a command that could not start or did not succeed. */
+static int
+log_failure(const char *msg, const char *const *argv, int run_rc,
+            const struct hub_child_result *res)
+{
+    const struct hub_child spec = { .argv = argv };
+
+    if (run_rc != 0)
+        return hub_fail(EX_UNAVAILABLE, msg, HUB_STR("command", argv[0]),
+                        HUB_STR("error", run_rc == EX_UNAVAILABLE ? "command not found"
+                                                                   : "could not start"));
+    hub_child_log(HUB_LOG_ERROR, msg, &spec, res);
+    return EX_UNAVAILABLE;
+}
+
+int
+gate_funnel_status(const struct gate_opts *o, enum gate_funnel_state *state)
+{
+    const char *const argv[] = { o->tailscale, "funnel", "status", "--json", NULL };
+    struct hub_child_result res = HUB_CHILD_RESULT_INIT;
+    int rc, run_rc;
+
+    *state = GATE_FUNNEL_UNKNOWN;
+    run_rc = run_cli(o, argv, &res);
+    if (run_rc != 0 || !hub_child_ok(&res)) {
+        rc = log_failure("funnel_status_failed", argv, run_rc, &res);
+        goto out;
+    }
+    if (gate_funnel_parse_status(hub_buf_str(&res.output), o->https_port, state) != 0) {
+        const struct hub_child spec = { .argv = argv };
+
+        hub_child_log(HUB_LOG_ERROR, "funnel_status_unreadable", &spec, &res);
+        rc = EX_DATAERR;
+        goto out;
+    }
+    rc = 0;
+out:
+    hub_child_result_release(&res);
+    return rc;
+}
+
+/*
+ * Run open or close. For close, a non-zero exit is set aside in *deferred
+ * (logged later only if the read-back shows the funnel still on), since
+ * `funnel --https=N off` fails when nothing is configured.
+ */
+static int
+run_change(const struct gate_opts *o, int open, struct hub_child_result *res, int *deferred)
+{
+    char https[32], target[16];
+    const char *const open_argv[] = { o->tailscale, "funnel", "--bg", https, target, NULL };
+    const char *const close_argv[] = { o->tailscale, "funnel", https, "off", NULL };
+    const char *const *argv = open ? open_argv : close_argv;
+    int run_rc;
+
+    snprintf(https, sizeof https, "--https=%llu", o->https_port);
+    snprintf(target, sizeof target, "%llu", o->target_port);
+    *deferred = 0;
+    run_rc = run_cli(o, argv, res);
+    if (run_rc == 0 && hub_child_ok(res))
+        return 0;
+    if (!open && run_rc == 0 && res->exited && !res->timed_out) {
+        *deferred = 1;
+        return 0;
+    }
+    return log_failure(open ? "funnel_open_failed" : "funnel_close_failed", argv, run_rc, res);
+}
+
+int
+gate_funnel_set(const struct gate_opts *o, int open, enum gate_funnel_state *reached)
+{
+    struct hub_child_result res = HUB_CHILD_RESULT_INIT;
+    enum gate_funnel_state want = open ? GATE_FUNNEL_ON : GATE_FUNNEL_OFF;
+    int rc, status_rc, deferred = 0;
+
+    *reached = GATE_FUNNEL_UNKNOWN;
+    rc = run_change(o, open, &res, &deferred);
+    /* Read back even after a failure, so the check line reports the truth. */
+    status_rc = gate_funnel_status(o, reached);
+    if (rc != 0)
+        goto out;
+    if (deferred && *reached == GATE_FUNNEL_OFF) {
+        hub_log(HUB_LOG_INFO, "funnel_already_off", HUB_INT("exit_code", res.exit_code),
+                HUB_STR("output", hub_buf_str(&res.output)));
+    } else if (deferred) {
+        const char *const argv[] = { o->tailscale, NULL };
+        const struct hub_child spec = { .argv = argv };
+
+        hub_child_log(HUB_LOG_ERROR, "funnel_close_failed", &spec, &res);
+        rc = EX_UNAVAILABLE;
+        goto out;
+    }
+    if (status_rc != 0) {
+        rc = status_rc;
+        goto out;
+    }
+    if (*reached != want) {
+        rc = hub_fail(EX_UNAVAILABLE, "funnel_state_mismatch",
+                      HUB_STR("wanted", gate_funnel_state_name(want)),
+                      HUB_STR("actual", gate_funnel_state_name(*reached)),
+                      HUB_STR("error", "the command succeeded but the funnel did not change"));
+    }
+out:
+    hub_child_result_release(&res);
+    return rc;
+}
