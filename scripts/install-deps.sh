@@ -16,7 +16,7 @@ BUILD="gcc clang make pkg-config libc6-dev
 TEST="postgresql-15 postgresql-client-15 git curl jq socat systemd procps
   util-linux coreutils ca-certificates"
 # Benchmarks: the tools we compare against and the load generators.
-BENCH="prometheus-node-exporter webhook wrk hyperfine time"
+BENCH="prometheus-node-exporter webhook wrk hyperfine time bc"
 
 missing=""
 for p in $BUILD $TEST $BENCH; do

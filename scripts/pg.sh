@@ -7,6 +7,8 @@
 #        scripts/pg.sh stop DIR     stop it (fast shutdown); no-op if not running
 #        scripts/pg.sh env DIR      print PGHOST=... for eval
 #
+# Tests trade durability for speed (fsync off); HUB_PG_DURABLE=1 keeps the
+# stock durable settings, for benchmarks that compare commit costs.
 # The server listens only on a Unix socket in DIR/sock (no TCP port, so runs
 # never collide), trusts local connections, and runs as the "postgres" user
 # when started as root: initdb refuses root, and CI runs as root.
@@ -43,8 +45,10 @@ start() {
             --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || {
             cat "$dir/initdb.log" >&2; exit 69; }
     fi
+    fast="-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+    [ "${HUB_PG_DURABLE:-0}" = 1 ] && fast=""
     as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses='' -c unix_socket_directories='$dir/sock' -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200" \
+        -o "-c listen_addresses='' -c unix_socket_directories='$dir/sock' $fast -c max_connections=200" \
         start >/dev/null || { cat "$dir/server.log" >&2; exit 69; }
     echo "$dir/sock"
 }

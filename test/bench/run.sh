@@ -8,6 +8,9 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 export HUB_TOP=$top
 export HUB_BUILD=${HUB_BUILD:-$top/build}
 . "$top/test/pgenv.sh"
+# A durable server (fsync on), as in production: commit costs are part of
+# what the benchmarks compare.
+export HUB_PG_DURABLE=1
 hub_pgenv_start "$top" || { echo "bench: could not start PostgreSQL" >&2; exit 69; }
 
 benches=("$@")

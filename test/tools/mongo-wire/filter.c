@@ -128,6 +128,22 @@ mw_filter_match(const bson_t *filter, const bson_t *doc)
     return 1;
 }
 
+/* Copy an array's values into ids under keys "0", "1", ... */
+static void
+append_values(bson_t *ids, const bson_iter_t *arr_it)
+{
+    bson_iter_t arr;
+    uint32_t i = 0;
+    char key[16];
+    const char *k;
+
+    bson_iter_recurse(arr_it, &arr);
+    while (bson_iter_next(&arr)) {
+        bson_uint32_to_string(i++, &k, key, sizeof key);
+        bson_append_value(ids, k, -1, bson_iter_value(&arr));
+    }
+}
+
 int
 mw_filter_id_list(const bson_t *filter, bson_t *ids)
 {
@@ -140,25 +156,11 @@ mw_filter_id_list(const bson_t *filter, bson_t *ids)
         return 1;
     }
     bson_iter_recurse(&it, &op);
-    if (!bson_iter_next(&op) || strcmp(bson_iter_key(&op), "$in") != 0 ||
-        !BSON_ITER_HOLDS_ARRAY(&op) || bson_iter_next(&op))
-        return 0;
-    bson_iter_recurse(&it, &op);
     bson_iter_next(&op);
-    {
-        bson_iter_t arr;
-        uint32_t i = 0;
-
-        bson_iter_recurse(&op, &arr);
-        while (bson_iter_next(&arr)) {
-            char key[16];
-            const char *k;
-
-            bson_uint32_to_string(i++, &k, key, sizeof key);
-            bson_append_value(ids, k, -1, bson_iter_value(&arr));
-        }
-    }
-    return 1;
+    if (strcmp(bson_iter_key(&op), "$in") != 0 || !BSON_ITER_HOLDS_ARRAY(&op))
+        return 0;
+    append_values(ids, &op);
+    return !bson_iter_next(&op);   /* {$in: [...], more}: the slow path */
 }
 
 int

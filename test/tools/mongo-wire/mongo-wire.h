@@ -69,6 +69,11 @@ void mw_store_replace(struct mw_store *s, size_t i, bson_t *doc);
 /* Write canonical Extended-JSON lines to path, atomically (tmp + rename). */
 int mw_store_dump(const struct mw_store *s, const char *path);
 
+/* Write "<_id>\t<status>" lines (ObjectIds as 24 hex digits, strings as
+ * themselves, other _ids as canonical Extended JSON), atomically. Cheap
+ * enough to rewrite after every update. */
+int mw_store_dump_status(const struct mw_store *s, const char *path);
+
 /* BSON comparison order (MongoDB's), enough for _id sorting and equality. */
 int mw_value_cmp(const bson_value_t *a, const bson_value_t *b);
 
@@ -134,6 +139,7 @@ struct mw_server {
     char ns[256];           /* "db.collection" we hold; others are empty */
     const char *dump_path;  /* NULL: no dump */
     int dump_each_write;
+    const char *status_path;  /* NULL: none; else rewritten after each write */
     int64_t next_cursor_id;
     int64_t next_conn_id;
 };

@@ -362,3 +362,63 @@ out:
     hub_buf_release(&tmp);
     return rc;
 }
+
+/* The _id as the status file shows it: 24 hex digits for an ObjectId, the
+ * string itself, else canonical Extended JSON. Returns 0 or -1. */
+static int
+id_text(const bson_value_t *id, FILE *f)
+{
+    bson_t wrap = BSON_INITIALIZER;
+    char oid[25];
+    char *json;
+    size_t len;
+    int rc;
+
+    if (id->value_type == BSON_TYPE_OID) {
+        bson_oid_to_string(&id->value.v_oid, oid);
+        return fputs(oid, f) < 0 ? -1 : 0;
+    }
+    if (id->value_type == BSON_TYPE_UTF8)
+        return fwrite(id->value.v_utf8.str, 1, id->value.v_utf8.len, f) == id->value.v_utf8.len
+                   ? 0 : -1;
+    bson_append_value(&wrap, "v", 1, id);
+    json = bson_as_canonical_extended_json(&wrap, &len);
+    bson_destroy(&wrap);
+    rc = json != NULL && len >= 10 && fwrite(json + 8, 1, len - 10, f) == len - 10 ? 0 : -1;
+    bson_free(json);
+    return rc;
+}
+
+int
+mw_store_dump_status(const struct mw_store *s, const char *path)
+{
+    struct hub_buf tmp = HUB_BUF_INIT(4096);
+    FILE *f = NULL;
+    int rc = -1;
+
+    if (hub_buf_appendf(&tmp, "%s.tmp", path) != 0)
+        goto out;
+    f = fopen(hub_buf_str(&tmp), "w");
+    if (f == NULL)
+        goto out;
+    for (size_t i = 0; i < s->n; i++) {
+        bson_iter_t it;
+        const char *status = "-";
+
+        if (bson_iter_init_find(&it, s->docs[i].doc, "status") && BSON_ITER_HOLDS_UTF8(&it))
+            status = bson_iter_utf8(&it, NULL);
+        if (id_text(&s->docs[i].id, f) != 0 || fprintf(f, "\t%s\n", status) < 0)
+            goto out;
+    }
+    rc = fclose(f);
+    f = NULL;
+    if (rc == 0)
+        rc = rename(hub_buf_str(&tmp), path);
+out:
+    if (f != NULL)
+        fclose(f);
+    if (rc != 0)
+        hub_log(HUB_LOG_ERROR, "mw_dump_failed", HUB_STR("file", path));
+    hub_buf_release(&tmp);
+    return rc;
+}
