@@ -1,6 +1,7 @@
 /*
  * bao.c: one key of an OpenBao/Vault KV v2 secret over libcurl, the third
- * step of the secret lookup (see secret.h). The token travels only in the
+ * step of the secret lookup (see secret.h), and hub_secret_get(), the full
+ * chain with that step in it. The token travels only in the
  * X-Vault-Token header; every buffer that held the token or the answer is
  * wiped. Plain http:// is refused except to loopback, so a token never
  * crosses a network unencrypted.
@@ -156,4 +157,10 @@ out:
     hub_secret_wipe(&body);
     hub_buf_release(&url);
     return rc;
+}
+
+int
+hub_secret_get(const char *name, struct hub_buf *out, const char **source)
+{
+    return hub_secret_lookup(name, out, source, hub_bao_get);
 }

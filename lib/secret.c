@@ -1,7 +1,9 @@
 /*
- * secret.c: the secret lookup chain (see secret.h). Every buffer that held a
- * secret is wiped before it is freed; messages name the secret, never its
- * value.
+ * secret.c: the secret lookup chain (see secret.h) over the local sources.
+ * The OpenBao step is passed in as a function (bao.c passes hub_bao_get), so
+ * that this file, and a program that uses only hub_secret_get_local(),
+ * never links libcurl. Every buffer that held a secret is wiped before it is
+ * freed; messages name the secret, never its value.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -139,9 +141,12 @@ from_env(const char *name, struct hub_buf *out, int *found)
     return 0;
 }
 
+/* Shared by both entry points: remote is the OpenBao step or NULL. */
 int
-hub_secret_get(const char *name, struct hub_buf *out, const char **source)
+hub_secret_lookup(const char *name, struct hub_buf *out, const char **source,
+                  int (*remote)(const char *, struct hub_buf *, int *))
 {
+    const char *addr = getenv("HUB_BAO_ADDR");
     int found = 0, rc;
 
     *source = NULL;
@@ -158,9 +163,8 @@ hub_secret_get(const char *name, struct hub_buf *out, const char **source)
         return rc;
     }
     /* The token that unlocks OpenBao cannot itself come from OpenBao. */
-    if (strcmp(name, "bao_token") != 0 && getenv("HUB_BAO_ADDR") != NULL &&
-        *getenv("HUB_BAO_ADDR") != '\0') {
-        rc = hub_bao_get(name, out, &found);
+    if (remote != NULL && strcmp(name, "bao_token") != 0 && addr != NULL && *addr != '\0') {
+        rc = remote(name, out, &found);
         if (rc != 0 || found) {
             *source = found ? "openbao" : NULL;
             return rc;
@@ -169,4 +173,10 @@ hub_secret_get(const char *name, struct hub_buf *out, const char **source)
     rc = from_env(name, out, &found);
     *source = found ? "env" : NULL;
     return rc;
+}
+
+int
+hub_secret_get_local(const char *name, struct hub_buf *out, const char **source)
+{
+    return hub_secret_lookup(name, out, source, NULL);
 }

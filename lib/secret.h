@@ -32,6 +32,17 @@ int hub_secret_get(const char *name, struct hub_buf *out, const char **source);
 void hub_secret_wipe(struct hub_buf *b);
 
 /*
+ * The same chain without step 3 (OpenBao), for a program that must not load
+ * libcurl (hub-metrics: its whole run costs less than loading it). Lives in
+ * secret.c, which needs no libcurl; hub_secret_get() lives in bao.c.
+ */
+int hub_secret_get_local(const char *name, struct hub_buf *out, const char **source);
+
+/* The chain itself, with the OpenBao step as a parameter (NULL: none). */
+int hub_secret_lookup(const char *name, struct hub_buf *out, const char **source,
+                      int (*remote)(const char *name, struct hub_buf *out, int *found));
+
+/*
  * Fetch one key from OpenBao KV v2 (step 3 above). Exposed for tests.
  * Returns 0 and appends the value (found), 0 with *found 0 (not in the
  * secret), or EX_UNAVAILABLE / EX_CONFIG after logging.

@@ -49,7 +49,7 @@ for part in "$top"/scripts/demo.d/[0-9][0-9]-*.sh; do
 done
 
 demo_say "What landed in PostgreSQL ($HUB_PG_DSN)"
-psql -X -q -P pager=off -c "
+psql -X -q -P pager=off "$HUB_PG_DSN" -c "
 SELECT 'system_metrics' AS table_name, count(*) AS rows,
        string_agg(DISTINCT metric_type, ', ') AS what
   FROM system_metrics
