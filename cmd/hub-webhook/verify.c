@@ -1,0 +1,163 @@
+/*
+ * verify.c: X-Hub-Signature-256. Owns the secrets' memory and wipes it;
+ * never logs a secret or a computed MAC, and never looks at the body
+ * beyond hashing it.
+ *
+ * Rotation: the github_webhook_secret value may hold several secrets, one a
+ * line. Every configured secret is tried (no early exit) and each MAC is
+ * compared with CRYPTO_memcmp, so the time taken does not depend on which
+ * secret matched or how much of the MAC was right.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "hub.h"
+#include "log.h"
+#include "secret.h"
+#include "webhook.h"
+
+void
+webhook_secrets_wipe(struct webhook_secrets *s)
+{
+    if (s->raw != NULL) {
+        explicit_bzero(s->raw, s->rawlen);
+        free(s->raw);
+    }
+    *s = (struct webhook_secrets)WEBHOOK_SECRETS_INIT;
+}
+
+/* Record the line [p, end) as one secret, without its '\r'. */
+static int
+add_line(struct webhook_secrets *s, char *p, char *end)
+{
+    while (end > p && (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    if (end == p)
+        return 0;
+    if (s->n >= WEBHOOK_MAX_SECRETS)
+        return -1;
+    *end = '\0';
+    s->v[s->n] = p;
+    s->len[s->n] = (size_t)(end - p);
+    s->n++;
+    return 0;
+}
+
+int
+webhook_secrets_parse(struct webhook_secrets *s, const char *text, size_t len)
+{
+    char *p, *end;
+
+    webhook_secrets_wipe(s);
+    s->raw = malloc(len + 1);
+    if (s->raw == NULL)
+        return -1;
+    memcpy(s->raw, text, len);
+    s->raw[len] = '\0';
+    s->rawlen = len + 1;
+    for (p = s->raw, end = s->raw + len; p < end;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *stop = nl != NULL ? nl : end;
+
+        if (add_line(s, p, stop) != 0) {
+            webhook_secrets_wipe(s);
+            return -1;
+        }
+        p = stop + 1;
+    }
+    if (s->n == 0) {
+        webhook_secrets_wipe(s);
+        return -1;
+    }
+    return 0;
+}
+
+int
+webhook_secrets_load(struct webhook_secrets *s)
+{
+    struct hub_buf v = HUB_BUF_INIT(HUB_MAX_SECRET);
+    const char *source = NULL;
+    int rc;
+
+    rc = hub_secret_get(WEBHOOK_SECRET_NAME, &v, &source);
+    if (rc != 0)
+        goto out;
+    if (source == NULL) {
+        rc = hub_fail(EX_CONFIG, "webhook_secret_missing", HUB_STR("secret", WEBHOOK_SECRET_NAME),
+                      HUB_STR("fix", "set LoadCredential=github_webhook_secret or "
+                                     "HUB_GITHUB_WEBHOOK_SECRET_FILE"));
+        goto out;
+    }
+    if (webhook_secrets_parse(s, hub_buf_str(&v), v.len) != 0) {
+        rc = hub_fail(EX_CONFIG, "webhook_secret_invalid", HUB_STR("secret", WEBHOOK_SECRET_NAME),
+                      HUB_STR("source", source),
+                      HUB_STR("problem", "empty, or more than 8 lines (one secret a line)"));
+        goto out;
+    }
+    hub_log(HUB_LOG_INFO, "webhook_secret_loaded", HUB_STR("source", source),
+            HUB_INT("secrets", s->n));
+    rc = 0;
+out:
+    hub_secret_wipe(&v);
+    return rc;
+}
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int
+webhook_signature_parse(const char *header, unsigned char mac[WEBHOOK_MAC_LEN])
+{
+    static const char prefix[] = "sha256=";
+
+    if (header == NULL || strncmp(header, prefix, sizeof prefix - 1) != 0)
+        return -1;
+    header += sizeof prefix - 1;
+    if (strlen(header) != 2 * WEBHOOK_MAC_LEN)
+        return -1;
+    for (size_t i = 0; i < WEBHOOK_MAC_LEN; i++) {
+        int hi = hexval(header[2 * i]), lo = hexval(header[2 * i + 1]);
+
+        if (hi < 0 || lo < 0)
+            return -1;
+        mac[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+int
+webhook_signature_check(const struct webhook_secrets *s, const void *body, size_t len,
+                        const unsigned char mac[WEBHOOK_MAC_LEN])
+{
+    static const unsigned char empty[1];
+    int matched = 0;
+
+    if (body == NULL)
+        body = empty;
+    for (size_t i = 0; i < s->n; i++) {
+        unsigned char got[EVP_MAX_MD_SIZE];
+        unsigned int got_len = 0;
+
+        if (HMAC(EVP_sha256(), s->v[i], (int)s->len[i], body, len, got, &got_len) == NULL ||
+            got_len != WEBHOOK_MAC_LEN)
+            continue;
+        matched |= CRYPTO_memcmp(got, mac, WEBHOOK_MAC_LEN) == 0;
+        explicit_bzero(got, sizeof got);
+    }
+    return matched;
+}

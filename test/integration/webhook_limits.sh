@@ -1,0 +1,98 @@
+#!/bin/bash
+# webhook_limits.sh: the limits hold before any work: a 30 MiB
+# Content-Length is answered 413 without the body being read (RSS grows by
+# less than 1 MiB), a chunked body past the cap is cut off, oversized
+# headers are refused, a slow client is dropped at the timeout while other
+# requests are served, and the per-address connection limit holds.
+. "$(dirname "$0")/../lib.sh"
+. "$HUB_TOP/test/fixtures/github/harness.bash"
+t_need curl openssl jq
+
+hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+health() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$WH_PORT/health"; }
+
+wh_setup
+wh_start --timeout 2 --max-per-ip 4 --max-body 1048576
+F=$WH_FIX
+
+# Warm up: a few requests so the pools exist before we measure.
+for i in 1 2 3; do wh_post "$F/push_other_branch.json" push "00000000-0000-0000-0000-00000000000$i"; done
+big=$WH_DIR/big.bin
+head -c $((30 * 1024 * 1024)) /dev/zero > "$big"
+before_hwm=$(hwm_kb "$WH_PID")
+before_rss=$(rss_kb "$WH_PID")
+WH_SIG=sha256=$(printf '%064d' 0) wh_post "$big" push 00000000-0000-0000-0000-000000000100
+t_eq "30 MiB Content-Length -> 413" 413 "$WH_CODE"
+after_hwm=$(hwm_kb "$WH_PID")
+after_rss=$(rss_kb "$WH_PID")
+t_check "... peak RSS grew by less than 1 MiB ($before_hwm -> $after_hwm kB)" \
+    test $((after_hwm - before_hwm)) -lt 1024
+t_check "... RSS grew by less than 1 MiB ($before_rss -> $after_rss kB)" \
+    test $((after_rss - before_rss)) -lt 1024
+t_eq "... counted as too_large" 1 "$(wh_metric 'hub_webhook_deliveries_total{event="push",outcome="too_large"}')"
+# The 413 is decided from the header alone: an unsigned 30 MiB request
+# gets the same answer without a byte of its body being buffered.
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    -H 'X-GitHub-Event: push' -H 'X-GitHub-Delivery: 00000000-0000-0000-0000-000000000101' \
+    -H 'Expect: 100-continue' --data-binary @"$big" "$WH_URL")
+t_eq "30 MiB with Expect: 100-continue -> 413 before the body is sent" 413 "$code"
+
+# Chunked: no Content-Length to refuse up front, so the body is cut off at
+# the cap (1 MiB here) and the server carries on.
+head -c $((16 * 1024 * 1024)) /dev/zero > "$WH_DIR/sixteen.bin"
+before_hwm=$(hwm_kb "$WH_PID")
+WH_SIG=sha256=$(printf '%064d' 0) wh_post "$WH_DIR/sixteen.bin" push 00000000-0000-0000-0000-000000000102 \
+    -H 'Transfer-Encoding: chunked'
+t_check "16 MiB chunked body past a 1 MiB cap is cut off (got $WH_CODE)" \
+    bash -c "[ '$WH_CODE' = 413 ] || [ '$WH_CODE' = 000 ] || [ '$WH_CODE' = 100 ]"
+after_hwm=$(hwm_kb "$WH_PID")
+# 4 MiB leaves room for the sanitizers' redzones; buffering the whole
+# body would take 16.
+t_check "... peak RSS grew by less than 4 MiB ($before_hwm -> $after_hwm kB)" \
+    test $((after_hwm - before_hwm)) -lt 4096
+t_eq "... and the server still answers" 200 "$(health)"
+WH_SIG=sha256=$(printf '%064d' 0) WH_CT=text/plain wh_post "$WH_DIR/sixteen.bin" push 00000000-0000-0000-0000-000000000103
+t_eq "oversized body with a wrong content type -> 415 first" 415 "$WH_CODE"
+
+# Headers past the per-connection memory (16 KiB by default).
+long=$(head -c 40000 /dev/zero | tr '\0' a)
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Long: $long" "http://127.0.0.1:$WH_PORT/health")
+t_check "40 kB of headers -> refused with a 4xx (got $code)" bash -c "[ '$code' -ge 400 ] && [ '$code' -lt 500 ]"
+t_eq "... and the server still answers" 200 "$(health)"
+
+# Slow clients: one stops in the middle of its headers, one after its
+# headers with the body promised. Both are dropped at the 2 s timeout;
+# meanwhile other requests are served.
+exec 8<>"/dev/tcp/127.0.0.1/$WH_PORT"
+printf 'POST /hooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty' >&8
+exec 3<>"/dev/tcp/127.0.0.1/$WH_PORT"
+printf 'POST /hooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: 00000000-0000-0000-0000-000000000105\r\nX-Hub-Signature-256: sha256=%064d\r\nContent-Length: 100\r\n\r\n{"ref":' 0 >&3
+t_eq "while a slow client holds a connection, /health answers" 200 "$(health)"
+wh_post "$F/push.json" push 00000000-0000-0000-0000-000000000104
+t_eq "... and a signed push is served (202)" 202 "$WH_CODE"
+# Generous bound: the point is that the server closes it, not how fast.
+for fd in 8 3; do
+    if timeout 20 cat <&$fd >/dev/null; then
+        t_ok "slow client $fd is disconnected by the server"
+    else
+        t_fail "slow client $fd is disconnected by the server" "still open after 20 s"
+    fi
+    eval "exec $fd<&-"
+done
+t_check "... the body-stalled one is logged as aborted" \
+    grep -q '"delivery":"00000000-0000-0000-0000-000000000105".*"outcome":"aborted"' "$WH_DIR/log"
+
+# Per-address limit (4): hold four connections open, the fifth is refused.
+for fd in 4 5 6 7; do
+    eval "exec $fd<>/dev/tcp/127.0.0.1/$WH_PORT"
+done
+sleep 0.2
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$WH_PORT/health")
+t_check "a fifth connection from one address is refused (got $code)" test "$code" = 000
+for fd in 4 5 6 7; do eval "exec $fd<&-"; done
+ok=0
+for i in $(seq 1 50); do [ "$(health)" = 200 ] && { ok=1; break; }; sleep 0.1; done
+t_eq "... and served again once they close" 1 "$ok"
+wh_stop
+t_done
