@@ -155,11 +155,25 @@ write_input(const struct hub_child *spec, struct run_state *st)
         close_fd(&st->in_fd);
 }
 
+/*
+ * Reap the child once it has exited. After a timeout, the rest of its group
+ * (a transport under git that ignores SIGTERM) gets SIGKILL first, while the
+ * unreaped leader still holds the group id: once reaped, the id could be
+ * reused by an unrelated process.
+ */
 static void
-try_reap(struct run_state *st, int64_t now)
+try_reap(struct run_state *st, const struct hub_child_result *res, int64_t now)
 {
-    if (st->reaped || waitpid(st->pid, &st->status, WNOHANG) != st->pid)
+    siginfo_t si = { 0 };
+
+    if (st->reaped)
         return;
+    if (waitid(P_PID, (id_t)st->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0)
+        return;
+    if (res->timed_out)
+        kill(-st->pid, SIGKILL);
+    while (waitpid(st->pid, &st->status, 0) < 0 && errno == EINTR)
+        ;
     st->reaped = 1;
     st->drain_until = now + DRAIN_AFTER_EXIT_MS;
     close_fd(&st->in_fd);
@@ -208,7 +222,7 @@ wait_loop(const struct hub_child *spec, struct run_state *st, struct hub_child_r
         nfds_t n = 0;
         int64_t now = hub_time_mono_ms();
 
-        try_reap(st, now);
+        try_reap(st, res, now);
         enforce_deadline(spec, st, res, now);
         if (st->reaped && (st->out_fd < 0 || now >= st->drain_until))
             break;

@@ -1,0 +1,355 @@
+/*
+ * sync.c: one repository's run, start to finish.
+ *
+ * The ladder, each rung able to end the run:
+ *
+ *   lock -> ls-remote, and fetch only when the remote has something we
+ *   have not fetched -> compare (on BRANCH at the remote: no-op) -> dirty
+ *   (tracked files modified on any branch: skip, touch nothing) -> move
+ *   (switch / fast-forward / diverged refuse or reset, move.c) -> APPLY
+ *   when HEAD moved -> rollback when APPLY failed and ROLLBACK=yes
+ *
+ * then the record: the state file, one summary line, the gitops_runs row
+ * and the span. Untracked files never count as local work here (git's own
+ * read-tree refuses to overwrite one, which ends the run as "blocked").
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fileio.h"
+#include "gitops.h"
+#include "hub.h"
+#include "log.h"
+#include "timefmt.h"
+
+static const struct {
+    const char *name;
+    int exit_code;
+} outcomes[GITOPS_OUTCOME_COUNT] = {
+    [GITOPS_NOOP] = { "noop", 0 },
+    [GITOPS_SYNCED] = { "synced", 0 },
+    [GITOPS_SWITCHED] = { "switched", 0 },
+    [GITOPS_RESET] = { "reset", 0 },
+    [GITOPS_LOCAL_AHEAD] = { "local_ahead", 0 },
+    [GITOPS_IGNORED] = { "ignored", 0 },
+    [GITOPS_SKIPPED_DIRTY] = { "skipped_dirty", EX_TEMPFAIL },
+    [GITOPS_BUSY] = { "busy", EX_TEMPFAIL },
+    [GITOPS_BLOCKED] = { "blocked", EX_TEMPFAIL },
+    [GITOPS_DIVERGED] = { "diverged", EX_DATAERR },
+    [GITOPS_GIT_FAILED] = { "git_failed", EX_UNAVAILABLE },
+    [GITOPS_APPLY_FAILED] = { "apply_failed", EX_SOFTWARE },
+    [GITOPS_ROLLED_BACK] = { "rolled_back", EX_SOFTWARE },
+    [GITOPS_CONFIG] = { "config_invalid", EX_CONFIG },
+};
+
+const char *
+gitops_outcome_name(enum gitops_outcome o)
+{
+    return o < GITOPS_OUTCOME_COUNT ? outcomes[o].name : "unknown";
+}
+
+int
+gitops_outcome_exit(enum gitops_outcome o)
+{
+    return o < GITOPS_OUTCOME_COUNT ? outcomes[o].exit_code : EX_SOFTWARE;
+}
+
+/* An exit code from a step that did not set an outcome itself. */
+static enum gitops_outcome
+outcome_of(int rc)
+{
+    switch (rc) {
+    case EX_CONFIG:
+        return GITOPS_CONFIG;
+    case EX_TEMPFAIL:
+        return GITOPS_BLOCKED;
+    case EX_DATAERR:
+        return GITOPS_DIVERGED;
+    default:
+        return GITOPS_GIT_FAILED;
+    }
+}
+
+static int
+check_repo(const struct hub_repo *r)
+{
+    struct stat st;
+
+    errno = 0;
+    if (!gitops_refname_part_valid(r->branch) || !gitops_refname_part_valid(r->remote))
+        return hub_fail(EX_CONFIG, "repo_config_invalid", HUB_STR("file", r->conf_path),
+                        HUB_STR("problem", "BRANCH or REMOTE is not a valid ref name"),
+                        HUB_STR("branch", r->branch), HUB_STR("remote", r->remote));
+    if (stat(r->checkout, &st) != 0 || !S_ISDIR(st.st_mode))
+        return hub_fail(EX_CONFIG, "gitops_checkout_missing", HUB_STR("repo", r->name),
+                        HUB_STR("checkout", r->checkout),
+                        HUB_STR("error", errno != 0 ? strerror(errno) : "not a directory"),
+                        HUB_STR("fix", "clone the repository there or fix CHECKOUT"));
+    return 0;
+}
+
+/* APPLY, and the rollback when it failed and ROLLBACK=yes. */
+static int
+apply_step(const struct gitops_git *g, const struct gitops_heads *h, struct gitops_run *run,
+           const struct gitops_plan *plan)
+{
+    const struct hub_repo *r = run->repo;
+    int code;
+
+    if (r->apply == NULL || strcmp(run->old_rev, run->new_rev) == 0)
+        return 0;
+    run->apply_exit = gitops_apply(r, run->old_rev, run->new_rev);
+    if (run->apply_exit == 0)
+        return 0;
+    run->outcome = GITOPS_APPLY_FAILED;
+    snprintf(run->error, sizeof run->error, "APPLY exited %d", run->apply_exit);
+    if (!r->rollback)
+        return EX_SOFTWARE;
+    if (gitops_rollback(g, h, run, plan) != 0) {
+        snprintf(run->error, sizeof run->error, "APPLY exited %d; rollback failed",
+                 run->apply_exit);
+        return EX_SOFTWARE;
+    }
+    memcpy(run->new_rev, h->head, sizeof run->new_rev);
+    run->outcome = GITOPS_ROLLED_BACK;
+    hub_log(HUB_LOG_WARN, "gitops_rolled_back", HUB_STR("repo", r->name),
+            HUB_STR("rev", h->head), HUB_STR("failed_rev", plan->target));
+    code = gitops_apply(r, plan->target, h->head);
+    if (code != 0)
+        snprintf(run->error, sizeof run->error,
+                 "APPLY exited %d; rolled back; APPLY on the old revision exited %d",
+                 run->apply_exit, code);
+    return EX_SOFTWARE;
+}
+
+static int
+dirty_step(const struct gitops_git *g, struct gitops_run *run)
+{
+    char first[200];
+    int dirty = 0, rc;
+
+    rc = gitops_git_dirty(g, &dirty, first, sizeof first);
+    if (rc != 0 || !dirty)
+        return rc;
+    run->outcome = GITOPS_SKIPPED_DIRTY;
+    snprintf(run->error, sizeof run->error, "tracked files modified: %s", first);
+    hub_log(HUB_LOG_WARN, "gitops_skipped_dirty", HUB_STR("repo", run->repo->name),
+            HUB_STR("checkout", run->repo->checkout), HUB_STR("first", first),
+            HUB_STR("fix", "commit, stash or revert the local changes"));
+    return EX_TEMPFAIL;
+}
+
+/*
+ * What the remote has, fetched. ls-remote first: when the remote-tracking
+ * ref already holds the remote's tip (every no-op), the fetch is skipped.
+ */
+static int
+remote_step(const struct gitops_git *g, const struct hub_repo *r, struct gitops_heads *h)
+{
+    char tip[GITOPS_OID_MAX + 1];
+    int rc, have_heads;
+
+    rc = gitops_git_ls_remote(g, r->remote, r->branch, tip);
+    if (rc != 0)
+        return rc;
+    rc = gitops_git_heads(g, r->remote, r->branch, 1, h);
+    if (rc == 0 && strcmp(h->remote, tip) == 0)
+        return 0;
+    if (rc != 0 && rc != 1)
+        return rc;
+    have_heads = rc == 0;
+    rc = gitops_git_fetch(g, r->remote, r->branch);
+    if (rc != 0)
+        return rc;
+    if (!have_heads)        /* the remote-tracking ref did not exist before */
+        return gitops_git_heads(g, r->remote, r->branch, 0, h);
+    /* The fetch brought tip (or a newer tip: the next run takes that one). */
+    memcpy(h->remote, tip, sizeof h->remote);
+    return 0;
+}
+
+/* The ladder under the lock. Sets run->outcome; returns its exit code. */
+static int
+ladder(const struct gitops_ctx *ctx, struct gitops_run *run)
+{
+    const struct hub_repo *r = run->repo;
+    struct gitops_git g = { r->checkout, (unsigned)ctx->opts->git_timeout_s * 1000u, 0 };
+    struct gitops_heads h;
+    struct gitops_plan plan;
+    int rc;
+
+    rc = check_repo(r);
+    if (rc == 0)
+        rc = remote_step(&g, r, &h);
+    if (rc != 0) {
+        run->outcome = outcome_of(rc);
+        return rc;
+    }
+    memcpy(run->old_rev, h.head, sizeof run->old_rev);
+    memcpy(run->new_rev, h.head, sizeof run->new_rev);
+    memcpy(run->remote_rev, h.remote, sizeof run->remote_rev);
+    if (strncmp(h.head_ref, "refs/heads/", 11) == 0 && strcmp(h.head_ref + 11, r->branch) == 0 &&
+        strcmp(h.head, h.remote) == 0) {
+        run->outcome = GITOPS_NOOP;
+        return 0;
+    }
+    rc = dirty_step(&g, run);
+    if (rc == 0)
+        rc = gitops_move(&g, &h, run, &plan);
+    if (rc != 0) {
+        if (gitops_outcome_exit(run->outcome) != rc)
+            run->outcome = outcome_of(rc);
+        return rc;
+    }
+    if (strcmp(run->old_rev, run->new_rev) != 0)
+        gitops_git_maintenance(&g);
+    return apply_step(&g, &h, run, &plan);
+}
+
+static void
+log_summary(const struct gitops_run *run)
+{
+    const struct gitops_trigger *t = run->trigger;
+    int code = gitops_outcome_exit(run->outcome);
+
+    hub_log(code == 0 ? HUB_LOG_INFO : HUB_LOG_WARN, "gitops_sync", HUB_STR("repo", run->repo->name),
+            HUB_STR("old", run->old_rev), HUB_STR("new", run->new_rev),
+            HUB_INT("commits", run->commits), HUB_INT("duration_ms", run->duration_ms),
+            HUB_STR("outcome", gitops_outcome_name(run->outcome)), HUB_INT("exit_code", code),
+            run->apply_exit >= 0 ? HUB_INT("apply_exit_code", run->apply_exit) : HUB_FIELD_NONE_,
+            run->backup_ref[0] ? HUB_STR("backup", run->backup_ref) : HUB_FIELD_NONE_,
+            run->error[0] ? HUB_STR("error", run->error) : HUB_FIELD_NONE_,
+            HUB_STR("trigger", t->source),
+            t->delivery[0] ? HUB_STR("delivery", t->delivery) : HUB_FIELD_NONE_,
+            t->after[0] ? HUB_STR("after", t->after) : HUB_FIELD_NONE_);
+}
+
+/* Summary line, row, span: every run that got as far as a repository. */
+static void
+record(struct gitops_ctx *ctx, struct gitops_run *run)
+{
+    char trace_id[40] = "";
+
+    run->duration_ms = hub_time_mono_ms() - run->started_ms;
+    log_summary(run);
+    gitops_trace_run(ctx, run, trace_id, sizeof trace_id);
+    gitops_runs_record(ctx, run, trace_id);
+}
+
+/* A trigger for another branch than the configured one: nothing to do. */
+static int
+other_branch(const struct hub_repo *r, const struct gitops_trigger *t)
+{
+    return t->ref[0] != '\0' && (strncmp(t->ref, "refs/heads/", 11) != 0 ||
+                                 strcmp(t->ref + 11, r->branch) != 0);
+}
+
+static int
+sync_repo(struct gitops_ctx *ctx, const struct hub_repo *r, const struct gitops_trigger *t)
+{
+    struct gitops_run run = { .repo = r, .trigger = t, .apply_exit = -1,
+                              .outcome = GITOPS_GIT_FAILED };
+    int lock_fd = -1, rc;
+
+    run.started_ns = hub_time_now_ns();
+    run.started_ms = hub_time_mono_ms();
+    if (other_branch(r, t)) {
+        run.outcome = GITOPS_IGNORED;
+        snprintf(run.error, sizeof run.error, "trigger for %.200s, not BRANCH", t->ref);
+        record(ctx, &run);
+        return 0;
+    }
+    rc = gitops_lock(ctx->state_dir, r->name, ctx->no_wait, &lock_fd);
+    if (rc != 0) {
+        run.outcome = rc == EX_TEMPFAIL ? GITOPS_BUSY : GITOPS_CONFIG;
+        if (rc == EX_TEMPFAIL)
+            snprintf(run.error, sizeof run.error, "another run holds the lock");
+        record(ctx, &run);
+        return rc;
+    }
+    ladder(ctx, &run);
+    /* Written under the lock, so the file always tells the latest run. */
+    run.duration_ms = hub_time_mono_ms() - run.started_ms;
+    gitops_state_write(ctx->state_dir, &run);
+    gitops_unlock(&lock_fd);
+    record(ctx, &run);
+    return gitops_outcome_exit(run.outcome);
+}
+
+int
+gitops_sync_name(struct gitops_ctx *ctx, const char *name, const struct gitops_trigger *t)
+{
+    struct hub_repo r;
+    int rc;
+
+    rc = hub_repo_load(ctx->opts->repos_dir, name, &r);
+    if (rc != 0)
+        return rc;
+    rc = sync_repo(ctx, &r, t);
+    hub_repo_release(&r);
+    return rc;
+}
+
+int
+gitops_sync_all(struct gitops_ctx *ctx)
+{
+    struct gitops_trigger t = GITOPS_TRIGGER_INIT("all");
+    struct hub_repo_list list;
+    int rc, first = 0;
+
+    rc = hub_repos_load_all(ctx->opts->repos_dir, &list);
+    if (rc != 0)
+        return rc;
+    if (list.n == 0)
+        hub_log(HUB_LOG_WARN, "gitops_no_repositories",
+                HUB_STR("dir", hub_repos_dir(ctx->opts->repos_dir)));
+    for (size_t i = 0; i < list.n; i++) {
+        rc = sync_repo(ctx, &list.items[i], &t);
+        if (rc != 0 && first == 0)
+            first = rc;
+    }
+    hub_repo_list_release(&list);
+    return first;
+}
+
+int
+gitops_ctx_init(struct gitops_ctx *ctx, const struct gitops_opts *o)
+{
+    const char *dir = o->state_dir;
+    char first[HUB_MAX_PATH];
+
+    memset(ctx, 0, sizeof *ctx);
+    ctx->opts = o;
+    if (dir == NULL || *dir == '\0') {
+        const char *sd = getenv("STATE_DIRECTORY");   /* systemd: a ':'-separated list */
+        size_t n = sd != NULL ? strcspn(sd, ":") : 0;
+
+        dir = GITOPS_STATE_DIR_DEFAULT;
+        if (n > 0 && n < sizeof first) {
+            memcpy(first, sd, n);
+            first[n] = '\0';
+            dir = first;
+        }
+    }
+    ctx->state_dir = strdup(dir);
+    if (ctx->state_dir == NULL)
+        return hub_fail(EX_OSERR, "out_of_memory");
+    if (hub_mkdir_p(ctx->state_dir, 0750) != 0)
+        return hub_fail(EX_CONFIG, "gitops_state_dir_unusable", HUB_STR("dir", ctx->state_dir),
+                        HUB_STR("error", strerror(errno)),
+                        HUB_STR("fix", "set --state-dir or HUB_GITOPS_STATE_DIR to a writable directory"));
+    gitops_trace_start(ctx);
+    return 0;
+}
+
+void
+gitops_ctx_release(struct gitops_ctx *ctx)
+{
+    gitops_trace_stop(ctx);
+    gitops_db_close(ctx);
+    free(ctx->state_dir);
+    ctx->state_dir = NULL;
+}
