@@ -3,22 +3,28 @@
 # manifests/grafana/dashboards/ runs against a real PostgreSQL with the
 # migrations applied and hub rows in it, as the read-only role Grafana logs
 # in as, and returns what its panel draws: at least one row, no column that
-# is null in every row (a misspelt JSON field is exactly that), and for a
-# time series a "time" column, numeric values and at most a "metric" text
-# column naming the series. A dashboard that shows "no data" on a correct
-# database fails here.
+# is null in every row and, for a time series, no series (a "metric" value)
+# whose values are all null (a misspelt JSON field is exactly that), a
+# "time" column, numeric values and at most a "metric" text column naming
+# the series. A dashboard that shows "no data" on a correct database fails
+# here, and so does every query with one of its payload field names
+# misspelt (checked by misspelling each in turn), and a Host dashboard that
+# leaves out a metric type hub-metrics writes.
 #
 # Grafana's macros are expanded the way its PostgreSQL data source does with
 # timescaledb off (see manifests/grafana/datasources.yaml), over the last
 # hour, with $__interval = 1m; a query variable takes the first value its own
 # query returns, a custom one its first option.
 #
-# The rows come from the real programs where they are built (hub-readsync
-# --from a file and against an unreachable MongoDB; hub-gitops on a real
-# checkout) and from representative INSERTs otherwise: one seed_* function
-# per table family, each choosing for itself (its "#" line says which).
+# The rows come from the real programs, never from INSERTs written here
+# (field names guessed in a test are how a dashboard drifts from its
+# writer): hub-metrics on its fixture trees, hub-readsync --from a file and
+# against an unreachable MongoDB, hub-webhook over loopback, hub-gitops on a
+# real checkout. One seed_* function per table family.
 . "$(dirname "$0")/../lib.sh"
-t_need psql jq
+. "$HUB_TOP/test/fixtures/metrics/helpers.sh"
+. "$HUB_TOP/test/fixtures/github/harness.bash"
+t_need psql jq curl openssl git hub-metrics hub-readsync hub-webhook hub-gitops
 
 tmp=$(t_tmpdir)
 dsn=$(t_newdb dashboards_sql) || { t_fail "create the test database"; t_done; }
@@ -32,43 +38,16 @@ sql() { psql -X -q -v ON_ERROR_STOP=1 "$dsn" "$@"; }
 
 # --- rows -----------------------------------------------------------------
 
-# system_metrics: hub-metrics' payloads, one sample a minute for 30 minutes.
-# NEEDSWORK: from hub-metrics once it is built, as seed_reading does: run it
-# twice (rates need a previous sample) with HUB_PG_DSN=$dsn, a --state-dir
-# in $tmp and its fixture --proc-root/--sys-root (a machine without sensors
-# has no temperatures, and the Temperatures panel must show some).
+# system_metrics: hub-metrics' own rows, from the fixture trees of its tests
+# (test/fixtures/metrics): sample s1, then s2 10.00 s later by the fixture's
+# clock, so the second run has every rate and CPU share, and temperatures
+# and disks exist even on a machine without sensors.
 seed_system_metrics() {
-    echo "# system_metrics: representative rows (psql; NEEDSWORK: from hub-metrics once it is built)"
-    sql <<'SQL'
-INSERT INTO system_metrics (time, host, os, metric_type, payload)
-SELECT t, 'test-host', 'Debian GNU/Linux 12 (bookworm)', m.metric_type, m.payload
-FROM generate_series(0, 30) AS i,
-     LATERAL (SELECT date_trunc('minute', now()) - make_interval(mins => 30 - i) AS t) AS ts,
-     LATERAL (VALUES
-       ('cpu', jsonb_build_object(
-           'usage', 20 + 10 * sin(i), 'user', 12.5, 'system', 4.5, 'iowait', 1.5, 'steal', 0.25,
-           'package_temp', 48 + i % 5,
-           'core_temps', jsonb_build_object('core_0', 45 + i % 3, 'core_1', 46),
-           'cores', jsonb_build_object('cpu0', jsonb_build_object('usage', 18 + i % 4),
-                                       'cpu1', jsonb_build_object('usage', 22)))),
-       ('memory', jsonb_build_object('total', 8000000000, 'available', 5000000000 - i * 1000000,
-                                     'used', 3000000000 + i * 1000000, 'used_percent', 37.5 + i * 0.0125)),
-       ('swap', jsonb_build_object('total', 2000000000, 'used', 100000000, 'free', 1900000000, 'used_percent', 5)),
-       ('load', jsonb_build_object('load1', 0.5 + i * 0.01, 'load5', 0.4, 'load15', 0.3)),
-       ('disk', jsonb_build_object(
-           '/', jsonb_build_object('total', 100000000000, 'used', 42000000000, 'free', 58000000000,
-                                   'used_percent', 42, 'inodes_used_percent', 7),
-           '/home', jsonb_build_object('total', 500000000000, 'used', 100000000000, 'free', 400000000000,
-                                       'used_percent', 20, 'inodes_used_percent', 1))),
-       ('diskio', jsonb_build_object('sda', jsonb_build_object(
-           'read_bytes_per_sec', 1000 * i, 'write_bytes_per_sec', 2000, 'busy_percent', 3))),
-       ('network', jsonb_build_object(
-           'eth0', jsonb_build_object('rx_bytes', 1000000 + i * 5000, 'tx_bytes', 500000 + i * 1000))),
-       ('temperature', jsonb_build_object('sensors', jsonb_build_object(
-           'acpitz', jsonb_build_object('celsius', 40)))),
-       ('uptime', jsonb_build_object('seconds', 3600 + i * 60))
-     ) AS m(metric_type, payload);
-SQL
+    echo "# system_metrics: from hub-metrics on fixture samples s1, s2"
+    mkdir -p "$tmp/metrics" || return 1
+    HUB_PG_DSN=$dsn m_fixture s1 "$tmp/metrics" > "$tmp/metrics.log" 2>&1 &&
+        HUB_PG_DSN=$dsn m_fixture s2 "$tmp/metrics" >> "$tmp/metrics.log" 2>&1 &&
+        [ "$(sql -tA -c 'SELECT count(*) FROM system_metrics')" = 18 ]
 }
 
 # reading_analytics and reading_sync_history: hub-readsync's rows, from an
@@ -76,10 +55,6 @@ SQL
 # MongoDB is unreachable (a failed run with its error).
 seed_reading() {
     local bin=$HUB_BUILD/bin/hub-readsync i
-    if [ ! -x "$bin" ]; then
-        seed_reading_fixture
-        return
-    fi
     echo "# reading_analytics, reading_sync_history: from hub-readsync"
     for i in $(seq 1 20); do
         printf '{"_id":{"$oid":"%024x"},"timestamp":{"$date":"%s"},"source":"%s","event_type":"%s","payload":{"title":"Book %d"},"meta":{"device":"test"},"status":"ingested"}\n' \
@@ -94,36 +69,23 @@ seed_reading() {
     [ $? = 69 ]
 }
 
-seed_reading_fixture() {
-    echo "# reading_analytics, reading_sync_history: representative rows (psql; hub-readsync not built)"
-    sql <<'SQL'
-INSERT INTO reading_analytics (mongo_id, event_timestamp, source, event_type, payload, meta)
-SELECT lpad(to_hex(i), 24, '0'), now() - make_interval(mins => i * 2),
-       (ARRAY['kindle', 'web'])[1 + i % 2], (ARRAY['highlight', 'read', 'bookmark'])[1 + i % 3],
-       jsonb_build_object('title', 'Book ' || i), jsonb_build_object('device', 'test')
-FROM generate_series(1, 20) AS i;
-INSERT INTO reading_sync_history (start_time, end_time, status, processed_count, rejected_count, error_message)
-VALUES (now() - interval '50 min', now() - interval '49 min', 'success', 15, 1, NULL),
-       (now() - interval '30 min', now() - interval '30 min' + interval '2 s', 'failed', 0, 0,
-        'mongodb unreachable'),
-       (now() - interval '10 min', now() - interval '10 min' + interval '3 s', 'success', 5, 0, NULL);
-SQL
-}
-
-# webhook_deliveries: hub-webhook's rows.
+# webhook_deliveries: hub-webhook's own rows, over loopback as in its tests
+# (test/fixtures/github): a ping, a push that triggers, a push to an
+# untracked branch (ignored, with its reason) and a badly signed one (401).
+# Stopping the server flushes its best-effort writes.
 seed_webhook() {
-    echo "# webhook_deliveries: representative rows (psql; NEEDSWORK: from hub-webhook once it is built)"
-    sql <<'SQL'
-INSERT INTO webhook_deliveries (received_at, delivery, event, repo, ref, after_rev, status, outcome,
-                                reason, duration_us, remote_addr, trace_id)
-VALUES (now() - interval '40 min', 'd-1', 'ping', NULL, NULL, NULL, 200, 'pong', NULL, 900, '127.0.0.1', NULL),
-       (now() - interval '30 min', 'd-2', 'push', 'hub', 'refs/heads/main', repeat('a', 40), 202,
-        'triggered', NULL, 1500, '127.0.0.1', repeat('f', 32)),
-       (now() - interval '20 min', 'd-3', 'push', 'hub', 'refs/heads/feature', repeat('b', 40), 202,
-        'ignored', 'not the tracked branch', 800, '127.0.0.1', NULL),
-       (now() - interval '10 min', 'd-4', 'push', NULL, NULL, NULL, 401, 'bad_signature',
-        'signature mismatch', 300, '127.0.0.1', NULL);
-SQL
+    echo "# webhook_deliveries: from hub-webhook"
+    wh_setup
+    HUB_PG_DSN=$dsn wh_start
+    wh_post "$WH_FIX/ping.json" ping d0000000-0000-0000-0000-000000000001
+    wh_post "$WH_FIX/push.json" push d0000000-0000-0000-0000-000000000002
+    [ "$WH_CODE" = 202 ] && [ "$(wh_triggers)" = 1 ] || { echo "# push not triggered: $WH_CODE"; return 1; }
+    wh_post "$WH_FIX/push_other_branch.json" push d0000000-0000-0000-0000-000000000003
+    WH_SIG=sha256=$(printf '%064d' 0) wh_post "$WH_FIX/push.json" push d0000000-0000-0000-0000-000000000004
+    [ "$WH_CODE" = 401 ] || { echo "# bad signature answered $WH_CODE"; return 1; }
+    wh_stop
+    cp "$WH_DIR/log" "$tmp/webhook.log"
+    [ "$(sql -tA -c 'SELECT count(*) FROM webhook_deliveries')" = 4 ]
 }
 
 # gitops_runs: hub-gitops' rows, on a real checkout of a local bare remote:
@@ -131,10 +93,6 @@ SQL
 # delivery and a traceparent) whose APPLY fails, and a no-op.
 seed_gitops() {
     local bin=$HUB_BUILD/bin/hub-gitops g=$tmp/git after rc
-    if [ ! -x "$bin" ] || ! command -v git >/dev/null; then
-        seed_gitops_fixture
-        return
-    fi
     echo "# gitops_runs: from hub-gitops"
     mkdir -p "$g/repos.d" "$g/state"
     gitops_commit() { git -C "$g/work" -c user.email=t@example.invalid -c user.name=t commit -q --allow-empty -m "$1"; }
@@ -154,20 +112,6 @@ seed_gitops() {
     rc=$?
     [ "$rc" = 70 ] || { echo "# hub-gitops: failing APPLY gave $rc, not 70"; return 1; }
     HUB_PG_DSN=$dsn "$bin" --repos-dir "$g/repos.d" --state-dir "$g/state" sync hub >> "$tmp/gitops.log"
-}
-
-seed_gitops_fixture() {
-    echo "# gitops_runs: representative rows (psql; hub-gitops not built)"
-    sql <<'SQL'
-INSERT INTO gitops_runs (started_at, finished_at, repo, branch, trigger, delivery, old_rev, new_rev, commits,
-                         outcome, apply_exit, duration_ms, error, trace_id)
-VALUES (now() - interval '30 min', now() - interval '30 min' + interval '2 s', 'hub', 'main', 'webhook', 'd-2',
-        repeat('1', 40), repeat('a', 40), 3, 'updated', 0, 2000, NULL, repeat('f', 32)),
-       (now() - interval '25 min', now() - interval '25 min', 'dotfiles', 'main', 'timer', NULL,
-        repeat('c', 40), repeat('c', 40), 0, 'unchanged', NULL, 150, NULL, NULL),
-       (now() - interval '5 min', now() - interval '5 min' + interval '9 s', 'hub', 'main', 'manual', NULL,
-        repeat('a', 40), repeat('d', 40), 1, 'apply_failed', 1, 9000, 'apply exited 1', NULL);
-SQL
 }
 
 if seed_system_metrics && seed_reading && seed_webhook && seed_gitops; then
@@ -247,8 +191,10 @@ subst_vars() {
 for board in "${dashboards[@]}"; do
     jq -c --arg b "$(basename "$board")" '
         (.panels[] | .panels[]? // .) as $p
+        | ($p.targets // [] | length) as $n
         | $p.targets[]? | select(.datasource.uid == "hub-postgres" or ($p.datasource.uid == "hub-postgres"))
-        | {board: $b, title: $p.title, panel: $p.type, format: (.format // "time_series"), sql: .rawSql,
+        | {board: $b, title: (if $n > 1 then "\($p.title) [\(.refId)]" else $p.title end),
+           panel: $p.type, format: (.format // "time_series"), sql: .rawSql,
            names: [$p.fieldConfig.overrides[]? | select(.matcher.id == "byName") | .matcher.options]}' "$board"
     jq -c --arg b "$(basename "$board")" '
         .templating.list[]? | select(.type == "query" and .datasource.uid == "hub-postgres")
@@ -275,7 +221,13 @@ check_result() {
                 (if [$cols[] | select(.name != "time" and (.type | numeric))] | length == 0
                  then "no numeric value column" else empty end),
                 ($cols[] | select(.name != "time" and .name != "metric" and (.type | numeric | not))
-                 | "text column \(.name) (only \"metric\" names series)")
+                 | "text column \(.name) (only \"metric\" names series)"),
+                (if any($cols[]; .name == "metric") then
+                    ($rows | group_by(.metric)[]) as $g
+                    | $cols[] | select(.name != "time" and .name != "metric") | .name as $n
+                    | select([$g[][$n]] | all(. == null))
+                    | "series \($g[0].metric | tojson) is null in every row of \($n)"
+                 else empty end)
            elif $q.panel == "stat" then
               (if [$cols[] | select(.type | numeric)] | length == 0 then "stat without a numeric column"
                else empty end)
@@ -283,9 +235,25 @@ check_result() {
         ] | .[]'
 }
 
-n=0
+# run_query DSN PRELUDE SQL: the rows of SQL and the names and types of its
+# columns as JSON {cols, rows}; a temporary view gives the columns exactly
+# as the panel will see them.
+run_query() {
+    psql -X -q -v ON_ERROR_STOP=1 -tA "$1" 2>&1 <<SQL
+$2
+CREATE TEMP VIEW q AS
+$3
+;
+SELECT json_build_object(
+    'cols', (SELECT json_agg(json_build_object('name', attname, 'type', format_type(atttypid, atttypmod))
+                             ORDER BY attnum)
+             FROM pg_attribute WHERE attrelid = 'q'::regclass AND attnum > 0),
+    'rows', (SELECT coalesce(json_agg(q), '[]'::json) FROM q));
+SQL
+}
+
+: > "$tmp/passed.jsonl"
 while IFS= read -r q; do
-    n=$((n + 1))
     name=$(jq -r '"\(.board): \(.title)"' <<<"$q")
     raw=$(jq -r .sql <<<"$q")
     board=$HUB_TOP/manifests/grafana/dashboards/$(jq -r .board <<<"$q")
@@ -295,38 +263,65 @@ while IFS= read -r q; do
         t_fail "$name" "unexpanded \$ left: $(grep -o '\$[A-Za-z_{]*' <<<"$final" | sort -u | tr '\n' ' ')"
         continue
     fi
-    # A temporary view gives the column names and types the panel will see.
-    if ! result=$(sql -tA 2>&1 <<SQL
-$role
-CREATE TEMP VIEW q AS
-$final
-;
-SELECT json_build_object(
-    'cols', (SELECT json_agg(json_build_object('name', attname, 'type', format_type(atttypid, atttypmod))
-                             ORDER BY attnum)
-             FROM pg_attribute WHERE attrelid = 'q'::regclass AND attnum > 0),
-    'rows', (SELECT coalesce(json_agg(q), '[]'::json) FROM q));
-SQL
-    ); then
+    if ! result=$(run_query "$dsn" "$role" "$final"); then
         t_fail "$name" "query failed: $result" "SQL: $final"
         continue
     fi
     problems=$(check_result "$q" "$result")
     if [ -z "$problems" ]; then
         t_ok "$name"
+        jq -c --arg final "$final" '. + {final: $final}' <<<"$q" >> "$tmp/passed.jsonl"
     else
         t_fail "$name" "$problems" "SQL: $final"
     fi
 done < "$tmp/queries.jsonl"
 
+# Rejecting twins of every payload field a passing query reads: each
+# ->'key' and ->>'key' misspelt in turn (one at a time) must make the query
+# fail or the checks above complain. A field the checks cannot see (read
+# only in a WHERE, hidden by a coalesce, one branch of a UNION) shows up
+# here as "not caught".
+declare -A fields missed
+while IFS= read -r q; do
+    board=$(jq -r .board <<<"$q")
+    name=$(jq -r .title <<<"$q")
+    rest=$(jq -r .final <<<"$q")
+    done_part=""
+    while [[ $rest =~ (->>?[[:space:]]*\')([^\']+)\' ]]; do
+        m=${BASH_REMATCH[0]} op=${BASH_REMATCH[1]} key=${BASH_REMATCH[2]}
+        before=${rest%%"$m"*}
+        after=${rest#*"$m"}
+        mutant="$done_part$before$op${key}_misspelt'$after"
+        done_part="$done_part$before$m"
+        rest=$after
+        fields[$board]=$(( ${fields[$board]:-0} + 1 ))
+        if result=$(run_query "$dsn" "$role" "$mutant") && [ -z "$(check_result "$q" "$result")" ]; then
+            missed[$board]="${missed[$board]:-}$name: '$key' misspelt is not caught"$'\n'
+        fi
+    done
+done < "$tmp/passed.jsonl"
+for board in "${!fields[@]}"; do
+    if [ -z "${missed[$board]:-}" ]; then
+        t_ok "$board: each of its ${fields[$board]} payload field reads misspelt fails the checks"
+    else
+        t_fail "$board: each of its ${fields[$board]} payload field reads misspelt fails the checks" "${missed[$board]}"
+    fi
+done
+t_check "the misspelling check sees the Host dashboard's payload reads" test "${fields[host.json]:-0}" -gt 0
+
+# The Host dashboard shows every metric type hub-metrics wrote, by a query
+# that passed the checks.
+host_sql=$(jq -r 'select(.board == "host.json") | .final' "$tmp/passed.jsonl")
+missing=""
+for type in $(sql -tA -c 'SELECT DISTINCT metric_type FROM system_metrics ORDER BY 1'); do
+    grep -Eq "metric_type (= '$type'|IN \\([^)]*'$type')" <<<"$host_sql" || missing="$missing $type"
+done
+t_eq "the Host dashboard shows every metric type hub-metrics writes" "" "${missing# }"
+
 # Rejecting twin: the same checks see "no data" on an empty database.
 empty=$(t_newdb dashboards_sql_empty)
 q=$(head -1 "$tmp/queries.jsonl")
-board=$HUB_TOP/manifests/grafana/dashboards/$(jq -r .board <<<"$q")
-res=$(psql -X -q -tA "$empty" -c "CREATE TEMP VIEW q AS $(expand "$(jq -r .sql <<<"$q" | sed "s/\$host/test-host/g")");
-    SELECT json_build_object('cols', (SELECT json_agg(json_build_object('name', attname, 'type',
-        format_type(atttypid, atttypmod))) FROM pg_attribute WHERE attrelid = 'q'::regclass AND attnum > 0),
-        'rows', (SELECT coalesce(json_agg(q), '[]'::json) FROM q))" 2>&1)
+res=$(run_query "$empty" "" "$(expand "$(jq -r .sql <<<"$q" | sed "s/\$host/fixture-host/g")")")
 if check_result "$q" "$res" | grep -q 'no rows'; then
     t_ok "an empty database is reported as no data"
 else
