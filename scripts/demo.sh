@@ -34,8 +34,8 @@ trap stop_pg EXIT
 
 demo_say "Starting a throwaway PostgreSQL 15 in $pg_dir"
 sock=$("$top/scripts/pg.sh" start "$pg_dir")
-export PGHOST=$sock PGUSER=postgres PGOPTIONS="-c client_min_messages=warning"
-createdb hub
+export PGHOST=$sock PGUSER=postgres PGDATABASE=hub PGOPTIONS="-c client_min_messages=warning"
+createdb --maintenance-db=postgres hub
 export HUB_PG_DSN="host=$sock user=postgres dbname=hub"
 "$top/scripts/migrate.sh"
 
