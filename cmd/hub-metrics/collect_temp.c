@@ -102,15 +102,20 @@ cmp_names(const void *a, const void *b)
     return strverscmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Names in dir starting with prefix and ending with suffix, sorted (caller frees). */
+/*
+ * Names in dir starting with prefix and ending with suffix, sorted (caller
+ * frees). *opened is set when the directory could be opened.
+ */
 static size_t
-list_dir(const char *dir, const char *prefix, const char *suffix, char **names, size_t max)
+list_dir(const char *dir, const char *prefix, const char *suffix, char **names, size_t max,
+         int *opened)
 {
     DIR *d = opendir(dir);
     size_t n = 0, plen = strlen(prefix), slen = strlen(suffix);
 
     if (d == NULL)
         return 0;
+    *opened = 1;
     while (n < max) {
         struct dirent *e = readdir(d);
         size_t len;
@@ -208,6 +213,7 @@ one_chip(struct metrics_ctx *ctx, const char *hwmon)
     char *inputs[MAX_ENTRIES];
     const char *path;
     size_t n;
+    int opened = 0;
 
     snprintf(dir, sizeof dir, "class/hwmon/%s", hwmon);
     snprintf(rel, sizeof rel, "%s/name", dir);
@@ -216,7 +222,7 @@ one_chip(struct metrics_ctx *ctx, const char *hwmon)
     if (chip_seen(&ctx->temps, chip))    /* two nvme drives: nvme, nvme_hwmon3 */
         snprintf(chip + strlen(chip), sizeof chip - strlen(chip), "_%s", hwmon);
     path = metrics_ctx_path(ctx, ctx->opts->sys_root, dir);
-    n = path != NULL ? list_dir(path, "temp", "_input", inputs, MAX_ENTRIES) : 0;
+    n = path != NULL ? list_dir(path, "temp", "_input", inputs, MAX_ENTRIES, &opened) : 0;
     for (size_t i = 0; i < n; i++)
         one_sensor(ctx, dir, inputs[i], name, chip);
     free_names(inputs, n);
@@ -253,7 +259,8 @@ scan(struct metrics_ctx *ctx, const char *rel, const char *prefix,
 {
     char *names[MAX_ENTRIES];
     const char *path = metrics_ctx_path(ctx, ctx->opts->sys_root, rel);
-    size_t n = path != NULL ? list_dir(path, prefix, "", names, MAX_ENTRIES) : 0;
+    size_t n = path != NULL ? list_dir(path, prefix, "", names, MAX_ENTRIES,
+                                       &ctx->temps.class_dirs) : 0;
 
     for (size_t i = 0; i < n; i++)
         each(ctx, names[i]);
@@ -268,24 +275,6 @@ metrics_temps_read(struct metrics_ctx *ctx)
     ctx->temps.read = 1;
     scan(ctx, "class/hwmon", "hwmon", one_chip);
     scan(ctx, "class/thermal", "thermal_zone", one_zone);
-}
-
-static int
-class_dirs_missing(struct metrics_ctx *ctx)
-{
-    static const char *const rels[] = { "class/hwmon", "class/thermal" };
-
-    for (size_t i = 0; i < 2; i++) {
-        const char *path = metrics_ctx_path(ctx, ctx->opts->sys_root, rels[i]);
-        DIR *d = path != NULL ? opendir(path) : NULL;
-
-        if (d != NULL) {
-            closedir(d);
-            return 0;
-        }
-    }
-    metrics_ctx_path(ctx, ctx->opts->sys_root, "class");
-    return 1;
 }
 
 /* "sensors": {chip: {label: celsius}}; a repeated chip name is one object. */
@@ -313,9 +302,12 @@ metrics_collect_temperature(struct metrics_ctx *ctx, struct metrics_json *j)
     char key[32];
 
     metrics_temps_read(ctx);
-    if (t->nsensors == 0 && t->nzones == 0)
-        return class_dirs_missing(ctx) ? metrics_ctx_fail(ctx, "no class/hwmon or class/thermal")
-                                       : 1;
+    if (t->nsensors == 0 && t->nzones == 0) {
+        if (t->class_dirs)
+            return 1;
+        metrics_ctx_path(ctx, ctx->opts->sys_root, "class");
+        return metrics_ctx_fail(ctx, "no class/hwmon or class/thermal");
+    }
     if (t->has_package)
         metrics_json_fixed(j, "package", t->package, 3);
     if (t->ncores > 0) {

@@ -3,8 +3,12 @@
  * host this is: the kernel release (<proc>/sys/kernel/osrelease) and the
  * distribution from <fs-root>/etc/os-release (ID, VERSION_ID, PRETTY_NAME).
  * Missing host details are left out; only a bad uptime fails the metric.
+ * With the host's own /proc, uname(2) gives the same release in one system
+ * call instead of a file's open, read and close; and the uptime the run
+ * already read for its clock (ctx->uptime_*) is not read twice.
  */
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "metrics.h"
 
@@ -77,20 +81,31 @@ add_os_release(struct metrics_ctx *ctx, struct metrics_json *j)
     add_os_release_value(hub_buf_str(&ctx->file), "PRETTY_NAME", "os_name", j);
 }
 
+static void
+add_kernel(struct metrics_ctx *ctx, struct metrics_json *j)
+{
+    struct utsname u;
+
+    if (metrics_ctx_proc_is_own(ctx) && uname(&u) == 0 && u.release[0] != '\0')
+        metrics_json_str(j, "kernel", u.release);
+    else
+        add_first_line(ctx, ctx->opts->proc_root, "sys/kernel/osrelease", "kernel", j);
+}
+
 int
 metrics_collect_uptime(struct metrics_ctx *ctx, struct metrics_json *j)
 {
-    uint64_t up, idle;
+    uint64_t up = ctx->uptime_cs, idle = ctx->idle_cs;
 
-    if (metrics_ctx_read(ctx, ctx->opts->proc_root, "uptime") != 0)
+    if (!ctx->has_uptime && metrics_ctx_read(ctx, ctx->opts->proc_root, "uptime") != 0)
         return -1;
-    if (metrics_parse_uptime(hub_buf_str(&ctx->file), &up, &idle) != 0)
+    if (!ctx->has_uptime && metrics_parse_uptime(hub_buf_str(&ctx->file), &up, &idle) != 0)
         return metrics_ctx_fail(ctx, "unexpected uptime contents");
     if (up > INT64_MAX || idle > INT64_MAX)
         return metrics_ctx_fail(ctx, "unexpected uptime contents");
     metrics_json_fixed(j, "seconds", (int64_t)up, 2);
     metrics_json_fixed(j, "idle_seconds", (int64_t)idle, 2);
-    add_first_line(ctx, ctx->opts->proc_root, "sys/kernel/osrelease", "kernel", j);
+    add_kernel(ctx, j);
     add_os_release(ctx, j);
     return 0;
 }

@@ -122,10 +122,15 @@ struct metrics_state {
 int metrics_state_parse(const char *text, struct metrics_state *st);
 /* Append the state as text. 0 or a hub_buf error. */
 int metrics_state_format(const struct metrics_state *st, struct hub_buf *out);
-/* 0, 1 when there is no state file, -1 when it is unreadable or corrupt. */
-int metrics_state_load(const char *path, struct metrics_state *st);
-/* Replace the file atomically. 0 or -1 with errno. */
-int metrics_state_save(const char *path, const struct metrics_state *st);
+/*
+ * Read the state file open on fd (from offset 0): 0, 1 when it is empty (a
+ * new file), -1 when it is unreadable or corrupt (torn by a crash). *size
+ * gets the file's length (SIZE_MAX when unknown), for the next write.
+ */
+int metrics_state_read_fd(int fd, struct metrics_state *st, size_t *size);
+/* Overwrite the file in place (see state.c); *size is its length before
+ * and after. 0 or -1 with errno. */
+int metrics_state_write_fd(int fd, const struct metrics_state *st, size_t *size);
 /* Add a record (names too long are refused: -1). */
 int metrics_state_put(struct metrics_state *st, const char *kind, const char *name,
                       const uint64_t *v, unsigned n);
@@ -151,6 +156,7 @@ struct metrics_meminfo {
 
 struct metrics_temps {
     int read;                          /* 1 once read in this sample */
+    int class_dirs;                    /* class/hwmon or class/thermal opened */
     int has_package;
     int64_t package;                   /* millidegrees Celsius, like sysfs */
     size_t ncores, nsensors, nzones;
@@ -167,6 +173,8 @@ struct metrics_ctx {
     const struct metrics_state *prev;  /* never NULL; empty on a first run */
     struct metrics_state *next;
     uint64_t elapsed_cs;               /* clock delta to prev; 0: no rates */
+    int has_uptime;                    /* <proc>/uptime read for the clock: */
+    uint64_t uptime_cs, idle_cs;       /* its two figures */
     struct hub_buf file;               /* scratch: one file's contents */
     struct hub_buf path;               /* scratch: one path */
     struct metrics_meminfo mem;
@@ -200,6 +208,8 @@ void metrics_ctx_release(struct metrics_ctx *ctx);
 int metrics_ctx_read(struct metrics_ctx *ctx, const char *root, const char *rel);
 /* Set ctx->why and ctx->what (ctx->path's text) and return -1. */
 int metrics_ctx_fail(struct metrics_ctx *ctx, const char *why);
+/* 1 when --proc-root is this system's own /proc (uname(2) then says the same). */
+int metrics_ctx_proc_is_own(const struct metrics_ctx *ctx);
 /* Build root/rel in ctx->path; its text, or NULL when too long. */
 const char *metrics_ctx_path(struct metrics_ctx *ctx, const char *root, const char *rel);
 /* Write key: the per-second rate of a counter (times unit), two decimals;
@@ -294,7 +304,8 @@ struct metrics_pg;
  * $HUB_PG_DSN or the PG* variables. Returns 0, EX_TEMPFAIL when the server
  * cannot be reached or is not ready, EX_CONFIG when the settings are wrong
  * (syntax, TLS demanded, authentication refused, no such database); logs
- * one error line on failure.
+ * one error line on failure. Without a password the startup is pipelined
+ * with the first metrics_pg_insert, which then returns those errors.
  */
 int metrics_pg_connect(struct metrics_pg **out);
 /*

@@ -99,18 +99,20 @@ metrics_next_line(const char **p)
 int
 metrics_list_match(const char *list, const char *name)
 {
+    size_t namelen = strlen(name);
     char pat[128];
 
     while (list != NULL && *list != '\0') {
         const char *comma = strchr(list, ',');
         size_t n = comma != NULL ? (size_t)(comma - list) : strlen(list);
+        int glob = 0;
 
+        for (size_t i = 0; i < n; i++)
+            glob |= list[i] == '*' || list[i] == '?' || list[i] == '[';
         /* most patterns are plain names: skip fnmatch for those */
-        if (n > 0 && n < sizeof pat && memchr(list, '*', n) == NULL &&
-            memchr(list, '?', n) == NULL && memchr(list, '[', n) == NULL) {
-            if (strlen(name) == n && memcmp(list, name, n) == 0)
-                return 1;
-        } else if (n > 0 && n < sizeof pat) {
+        if (!glob && n > 0 && n == namelen && memcmp(list, name, n) == 0)
+            return 1;
+        if (glob && n < sizeof pat) {
             memcpy(pat, list, n);
             pat[n] = '\0';
             if (fnmatch(pat, name, 0) == 0)

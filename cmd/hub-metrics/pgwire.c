@@ -4,7 +4,15 @@
  * run one parameterised INSERT through the extended query protocol, and
  * say goodbye. No TLS: sslmode require/verify-* is refused with a message
  * (prefer/allow/disable connect in the clear, as libpq does when the
- * server offers no TLS). Owns the socket and its buffers; logs one error
+ * server offers no TLS).
+ *
+ * When no password is configured, the only way in is an authentication
+ * that asks the client for nothing (trust, peer), so the startup packet is
+ * not sent alone: it goes out with the first INSERT in one sendmsg and the
+ * answers to both are read after it, one round trip instead of two. The
+ * server reads nothing past the startup packet until it has authenticated
+ * us, then reads the INSERT as if it had come later; if it refuses us, the
+ * INSERT is never read and its error is the one reported. Owns the socket and its buffers; logs one error
  * line per failure and never logs a password.
  */
 #include <arpa/inet.h>
@@ -15,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <fcntl.h>
@@ -28,8 +38,16 @@
 #define PG_IO_TIMEOUT_S 30
 #define PG_PROTOCOL_3 196608
 
+enum pg_startup {
+    PG_STARTUP_DONE,                   /* authenticated, ReadyForQuery seen */
+    PG_STARTUP_QUEUED,                 /* the startup packet waits in hello */
+    PG_STARTUP_SENT,                   /* sent; the server's answer is unread */
+};
+
 struct metrics_pg {
     int fd;
+    enum pg_startup startup;
+    struct hub_buf hello;              /* the startup packet, while queued */
     struct hub_buf out;                /* messages waiting to be sent */
     struct hub_buf msg;                /* body of the last message read */
     size_t rpos, rlen;
@@ -84,22 +102,36 @@ msg_end(struct metrics_pg *pg, size_t off, int typed)
     return 0;
 }
 
+/* Send a queued startup packet and pg->out, in one sendmsg when it can. */
 static int
 flush_out(struct metrics_pg *pg)
 {
-    const char *p = pg->out.data;
-    size_t n = pg->out.len;
+    struct iovec iov[2] = {
+        { pg->hello.data, pg->hello.len },
+        { pg->out.data, pg->out.len },
+    };
+    struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
 
-    while (n > 0) {
-        ssize_t w = send(pg->fd, p, n, MSG_NOSIGNAL);
+    while (iov[0].iov_len + iov[1].iov_len > 0) {
+        ssize_t w = sendmsg(pg->fd, &m, MSG_NOSIGNAL);
 
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
             return -1;
-        p += w;
-        n -= (size_t)w;
+        for (int i = 0; i < 2 && w > 0; i++) {
+            size_t k = (size_t)w < iov[i].iov_len ? (size_t)w : iov[i].iov_len;
+
+            if (k == 0)
+                continue;           /* an empty part: its base may be NULL */
+            iov[i].iov_base = (char *)iov[i].iov_base + k;
+            iov[i].iov_len -= k;
+            w -= (ssize_t)k;
+        }
     }
+    if (pg->startup == PG_STARTUP_QUEUED)
+        pg->startup = PG_STARTUP_SENT;
+    hub_buf_release(&pg->hello);
     hub_buf_reset(&pg->out);
     return 0;
 }
@@ -298,8 +330,9 @@ connect_tcp(struct metrics_pg *pg, const struct metrics_dsn *d, unsigned long lo
     return rc;
 }
 
+/* Queue the startup packet in pg->hello (flush_out sends it first). */
 static int
-send_startup(struct metrics_pg *pg, const struct metrics_dsn *d)
+queue_startup(struct metrics_pg *pg, const struct metrics_dsn *d)
 {
     size_t off = msg_begin(pg, 0);
     const char *app = d->application_name != NULL ? d->application_name : hub_log_service();
@@ -311,7 +344,9 @@ send_startup(struct metrics_pg *pg, const struct metrics_dsn *d)
         put_str(&pg->out, "client_encoding") != 0 || put_str(&pg->out, "UTF8") != 0 ||
         hub_buf_appendc(&pg->out, '\0') != 0 || msg_end(pg, off, 0) != 0)
         return -1;
-    return flush_out(pg);
+    pg->hello = pg->out;
+    hub_buf_init(&pg->out, pg->hello.max);
+    return 0;
 }
 
 /* 'p' message with raw bytes (password, SASL response). */
@@ -341,29 +376,51 @@ sasl_initial(struct metrics_pg *pg, const struct hub_buf *first)
     return flush_out(pg);
 }
 
+/*
+ * What authentication needs: the password, looked up before connecting
+ * (its absence is what allows the pipelined startup), or the lookup's
+ * failure, reported only if the server asks for a password. d is NULL for
+ * a pipelined startup (then there is no password to use it with).
+ */
 struct auth {
     struct metrics_pg *pg;
     const struct metrics_dsn *d;
     struct hub_buf password;
     int have_password;
+    int lookup_rc;
     struct metrics_scram *scram;
 };
+
+#define AUTH_INIT(pg, d) { (pg), (d), HUB_BUF_INIT(HUB_MAX_SECRET), 0, 0, NULL }
+
+/* The DSN's password, else the credential / file / environment one. */
+static void
+find_password(struct auth *a)
+{
+    if (a->d->password != NULL) {
+        a->have_password = 1;
+        a->lookup_rc = hub_buf_appends(&a->password, a->d->password) == 0 ? 0 : EX_CONFIG;
+        return;
+    }
+    a->lookup_rc = metrics_pg_password(&a->password, &a->have_password);
+}
+
+static void
+auth_release(struct auth *a)
+{
+    metrics_scram_free(a->scram);
+    a->scram = NULL;
+    if (a->password.data != NULL)
+        explicit_bzero(a->password.data, a->password.len);
+    hub_buf_release(&a->password);
+}
 
 static int
 need_password(struct auth *a)
 {
-    int rc;
-
-    if (a->have_password)
-        return 0;
-    if (a->d->password != NULL) {
-        a->have_password = 1;
-        return hub_buf_appends(&a->password, a->d->password) == 0 ? 0 : EX_CONFIG;
-    }
-    rc = metrics_pg_password(&a->password, &a->have_password);
-    if (rc != 0)
-        return rc;
-    if (!a->have_password)
+    if (a->lookup_rc != 0)
+        return a->lookup_rc;
+    if (!a->have_password || a->d == NULL)
         return hub_fail(EX_CONFIG, "pg_auth_failed", HUB_STR("where", a->pg->where),
                         HUB_STR("error", "the server asks for a password and none is set"),
                         HUB_STR("fix", "set the pg_password credential, HUB_PG_PASSWORD_FILE "
@@ -429,9 +486,8 @@ auth_step(struct auth *a)
 
 /* After the startup packet: authenticate, then wait for ReadyForQuery. */
 static int
-handshake(struct metrics_pg *pg, const struct metrics_dsn *d)
+handshake(struct metrics_pg *pg, struct auth *a)
 {
-    struct auth a = { pg, d, HUB_BUF_INIT(HUB_MAX_SECRET), 0, NULL };
     int rc = 0;
     char t;
 
@@ -445,13 +501,24 @@ handshake(struct metrics_pg *pg, const struct metrics_dsn *d)
         if (t == 'E')
             rc = server_error(pg, "connect");
         else if (t == 'R')
-            rc = auth_step(&a);
+            rc = auth_step(a);
     }
-    metrics_scram_free(a.scram);
-    if (a.password.data != NULL)
-        explicit_bzero(a.password.data, a.password.len);
-    hub_buf_release(&a.password);
+    if (rc == 0) {
+        pg->startup = PG_STARTUP_DONE;
+        set_timeouts(pg->fd, PG_IO_TIMEOUT_S);
+    }
     return rc;
+}
+
+/* Send what is queued (a pipelined startup with it) and finish the startup. */
+static int
+send_and_start(struct metrics_pg *pg, const char *what)
+{
+    struct auth a = AUTH_INIT(pg, NULL);
+
+    if (flush_out(pg) != 0)
+        return io_error(pg, what);
+    return pg->startup == PG_STARTUP_SENT ? handshake(pg, &a) : 0;
 }
 
 static int
@@ -486,6 +553,7 @@ metrics_pg_connect(struct metrics_pg **out)
     const char *text = getenv("HUB_PG_DSN");
     struct metrics_dsn d = METRICS_DSN_INIT;
     struct metrics_pg *pg = NULL;
+    struct auth a = AUTH_INIT(NULL, &d);
     unsigned long long timeout = 5;
     const char *err = NULL;
     int rc = EX_CONFIG;
@@ -500,29 +568,43 @@ metrics_pg_connect(struct metrics_pg **out)
     if (rc != 0)
         goto out;
     rc = EX_TEMPFAIL;
-    pg = calloc(1, sizeof *pg);
+    pg = malloc(sizeof *pg);
     if (pg == NULL)
         goto out;
     pg->fd = -1;
+    pg->startup = PG_STARTUP_QUEUED;
+    pg->rpos = pg->rlen = 0;
+    pg->where[0] = '\0';
+    hub_buf_init(&pg->hello, HUB_MAX_SQL + 1024 * 1024);
     hub_buf_init(&pg->out, HUB_MAX_SQL + 1024 * 1024);
     hub_buf_init(&pg->msg, PG_MAX_MESSAGE);
+    a.pg = pg;
+    find_password(&a);
     if (open_socket(pg, &d, timeout) != 0) {
         rc = hub_fail(EX_TEMPFAIL, "pg_connect_failed", HUB_STR("where", pg->where),
                       HUB_STR("error", strerror(errno)));
         goto out;
     }
     set_timeouts(pg->fd, timeout);
-    if (send_startup(pg, &d) != 0) {
+    if (queue_startup(pg, &d) != 0) {
         rc = io_error(pg, "connect");
         goto out;
     }
-    rc = handshake(pg, &d);
-    if (rc != 0)
-        goto out;
-    set_timeouts(pg->fd, PG_IO_TIMEOUT_S);
+    /* A password (or a failed lookup) may be needed: no pipelining then. */
+    if (a.have_password || a.lookup_rc != 0) {
+        if (flush_out(pg) != 0) {
+            rc = io_error(pg, "connect");
+            goto out;
+        }
+        rc = handshake(pg, &a);
+        if (rc != 0)
+            goto out;
+    }
+    rc = 0;
     *out = pg;
     pg = NULL;
 out:
+    auth_release(&a);
     metrics_pg_close(pg);
     metrics_dsn_release(&d);
     return rc;
@@ -530,6 +612,37 @@ out:
 
 /* ---- the INSERT */
 
+/* "$N" (no printf: this runs for every parameter of every row). */
+static int
+put_param(struct hub_buf *b, size_t v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    tmp[--i] = '$';
+    return hub_buf_append(b, tmp + i, sizeof tmp - i);
+}
+
+/* "($1::timestamptz,$2,$3,$4,$5::jsonb)" for the row whose first parameter is first. */
+static int
+put_row_params(struct metrics_pg *pg, size_t first)
+{
+    static const char *const after[5] = { "::timestamptz,", ",", ",", ",", "::jsonb)" };
+
+    if (hub_buf_appendc(&pg->out, '(') != 0)
+        return -1;
+    for (size_t k = 0; k < 5; k++) {
+        if (put_param(&pg->out, first + k) != 0 || hub_buf_appends(&pg->out, after[k]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Append Parse, Bind, Execute, Sync for the rows to pg->out. */
 static int
 build_insert(struct metrics_pg *pg, const struct metrics_row *rows, size_t n)
 {
@@ -540,10 +653,7 @@ build_insert(struct metrics_pg *pg, const struct metrics_row *rows, size_t n)
                                   "payload) VALUES ") != 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        size_t b = i * 5;
-
-        if (hub_buf_appendf(&pg->out, "%s($%zu::timestamptz,$%zu,$%zu,$%zu,$%zu::jsonb)",
-                            i ? "," : "", b + 1, b + 2, b + 3, b + 4, b + 5) != 0)
+        if ((i > 0 && hub_buf_appendc(&pg->out, ',') != 0) || put_row_params(pg, i * 5 + 1) != 0)
             return -1;
     }
     if (put_str(&pg->out, " ON CONFLICT DO NOTHING") != 0 || put_int(&pg->out, 0, 2) != 0 ||
@@ -595,14 +705,15 @@ metrics_pg_insert(struct metrics_pg *pg, const struct metrics_row *rows, size_t 
     char t;
 
     if (n == 0)
-        return 0;
+        return send_and_start(pg, "connect");
     if (n > 65535 / 5 || build_insert(pg, rows, n) != 0) {
         hub_buf_reset(&pg->out);
         return hub_fail(EX_DATAERR, "pg_statement_failed", HUB_STR("statement", "insert"),
                         HUB_STR("error", "too many or too large rows"));
     }
-    if (flush_out(pg) != 0)
-        return io_error(pg, "insert");
+    rc = send_and_start(pg, "insert");
+    if (rc != 0)
+        return rc;
     for (;;) {
         if (read_msg(pg, &t) != 0)
             return io_error(pg, "insert");
@@ -623,9 +734,12 @@ metrics_pg_close(struct metrics_pg *pg)
     if (pg->fd >= 0) {
         static const char terminate[] = { 'X', 0, 0, 0, 4 };
 
-        send(pg->fd, terminate, sizeof terminate, MSG_NOSIGNAL | MSG_DONTWAIT);
+        /* Not before the startup packet: the server would take it for one. */
+        if (pg->startup != PG_STARTUP_QUEUED)
+            send(pg->fd, terminate, sizeof terminate, MSG_NOSIGNAL | MSG_DONTWAIT);
         close(pg->fd);
     }
+    hub_buf_release(&pg->hello);
     hub_buf_release(&pg->out);
     hub_buf_release(&pg->msg);
     free(pg);

@@ -7,9 +7,10 @@
  * the watchdog fed and stops cleanly on SIGTERM or SIGINT (taken with
  * sigtimedwait, so no handler and no global flag).
  *
- * Owns the sample's payloads, the counter states, the store and the lock on
+ * Owns the sample's payloads, the counter states, the store, the lock on
  * the state directory (flock on STATE/lock: a timer run and a person's run
- * never interleave their spool or state writes).
+ * never interleave their spool or state writes) and the state file's
+ * descriptor (opened once: read at the start, rewritten after each sample).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -64,6 +65,8 @@ struct runner {
     struct metrics_state prev, next;
     struct metrics_store store;
     int lock_fd;
+    int state_fd;                      /* STATE/state, rewritten in place */
+    size_t state_size;                 /* its length, SIZE_MAX when unknown */
 };
 
 static void
@@ -76,16 +79,16 @@ sample_release(struct sample *s)
 }
 
 /* <proc>/uptime as the clock for rates: the kernel's boot clock, and a
- * fixture can set it. 0 when unreadable (rates are then left out). */
+ * fixture can set it. 0 when unreadable (rates are then left out). Kept in
+ * ctx for the "uptime" metric. */
 static uint64_t
 read_clock(struct metrics_ctx *ctx)
 {
-    uint64_t up, idle;
-
     if (metrics_ctx_read(ctx, ctx->opts->proc_root, "uptime") != 0 ||
-        metrics_parse_uptime(hub_buf_str(&ctx->file), &up, &idle) != 0)
+        metrics_parse_uptime(hub_buf_str(&ctx->file), &ctx->uptime_cs, &ctx->idle_cs) != 0)
         return 0;
-    return up;
+    ctx->has_uptime = 1;
+    return ctx->uptime_cs;
 }
 
 static void
@@ -208,12 +211,24 @@ prime(struct runner *r, const sigset_t *stop, int64_t wd_ms)
     return wait_until(stop, hub_time_mono_ms() + (int64_t)r->o->warmup_ms, wd_ms);
 }
 
+static int
+open_state_file(struct runner *r)
+{
+    if (r->state_fd < 0) {
+        r->state_fd = open(hub_buf_str(&r->state_path),
+                           O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        r->state_size = SIZE_MAX;
+    }
+    return r->state_fd >= 0 ? 0 : -1;
+}
+
 static void
 save_state(struct runner *r)
 {
     if (r->state_dir == NULL)
         return;
-    if (metrics_state_save(hub_buf_str(&r->state_path), &r->next) != 0)
+    if (open_state_file(r) != 0 ||
+        metrics_state_write_fd(r->state_fd, &r->next, &r->state_size) != 0)
         hub_log(HUB_LOG_WARN, "state_save_failed", HUB_STR("file", hub_buf_str(&r->state_path)),
                 HUB_STR("error", strerror(errno)));
 }
@@ -239,27 +254,40 @@ sample_once(struct runner *r)
     return rc;
 }
 
+/* <proc>/sys/kernel/hostname into r->host ("" when unreadable). */
 static void
-host_name(struct runner *r)
+host_name_from_proc(struct runner *r)
 {
     struct hub_buf path = HUB_BUF_INIT(HUB_MAX_PATH), text = HUB_BUF_INIT(sizeof r->host);
     size_t n;
 
-    r->host[0] = '\0';
-    if (r->o->host != NULL)
-        snprintf(r->host, sizeof r->host, "%s", r->o->host);
-    else if (hub_buf_appendf(&path, "%s/sys/kernel/hostname", r->o->proc_root) == 0 &&
-             hub_file_read(path.data, sizeof r->host - 1, &text) == 0) {
+    if (hub_buf_appendf(&path, "%s/sys/kernel/hostname", r->o->proc_root) == 0 &&
+        hub_file_read(path.data, sizeof r->host - 1, &text) == 0) {
         n = strcspn(hub_buf_str(&text), "\t\n");
         memcpy(r->host, hub_buf_str(&text), n);
         r->host[n] = '\0';
     }
+    hub_buf_release(&path);
+    hub_buf_release(&text);
+}
+
+/*
+ * --host, else <proc>/sys/kernel/hostname, else gethostname(). With the
+ * system's own /proc the file says what gethostname() (uname(2)) says, so
+ * the file is not read.
+ */
+static void
+host_name(struct runner *r)
+{
+    r->host[0] = '\0';
+    if (r->o->host != NULL)
+        snprintf(r->host, sizeof r->host, "%s", r->o->host);
+    else if (strcmp(r->o->proc_root, "/proc") != 0)
+        host_name_from_proc(r);
     if (r->host[0] == '\0' && gethostname(r->host, sizeof r->host) != 0)
         snprintf(r->host, sizeof r->host, "unknown");
     r->host[sizeof r->host - 1] = '\0';
     r->host[strcspn(r->host, "\t\n")] = '\0';
-    hub_buf_release(&path);
-    hub_buf_release(&text);
 }
 
 /* The state directory: --state-dir, else the first of $STATE_DIRECTORY. */
@@ -302,14 +330,19 @@ open_state(struct runner *r)
     if (hub_buf_append(&lock, r->state_path.data, dirlen) != 0 ||
         hub_buf_appends(&lock, "/lock") != 0)
         goto out;
-    lock.data[dirlen] = '\0';
-    if (hub_mkdir_p(lock.data, 0750) != 0) {
-        rc = hub_fail(EX_CONFIG, "state_directory_unusable", HUB_STR("dir", lock.data),
-                      HUB_STR("error", strerror(errno)));
-        goto out;
-    }
-    lock.data[dirlen] = '/';
+    /* The directory is created only when missing (its every parent is
+     * tried otherwise, a system call each, every run). */
     r->lock_fd = open(lock.data, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (r->lock_fd < 0 && errno == ENOENT) {
+        lock.data[dirlen] = '\0';
+        if (hub_mkdir_p(lock.data, 0750) != 0) {
+            rc = hub_fail(EX_CONFIG, "state_directory_unusable", HUB_STR("dir", lock.data),
+                          HUB_STR("error", strerror(errno)));
+            goto out;
+        }
+        lock.data[dirlen] = '/';
+        r->lock_fd = open(lock.data, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    }
     if (r->lock_fd < 0) {
         rc = hub_fail(EX_CONFIG, "state_directory_unusable", HUB_STR("file", lock.data),
                       HUB_STR("error", strerror(errno)));
@@ -321,9 +354,11 @@ open_state(struct runner *r)
                       HUB_STR("error", "another hub-metrics uses this state directory"));
         goto out;
     }
-    loaded = metrics_state_load(hub_buf_str(&r->state_path), &r->prev);
+    loaded = open_state_file(r) == 0
+                 ? metrics_state_read_fd(r->state_fd, &r->prev, &r->state_size) : -1;
     if (loaded < 0)
         hub_log(HUB_LOG_WARN, "state_unreadable", HUB_STR("file", hub_buf_str(&r->state_path)),
+                HUB_STR("error", errno == EBADMSG ? "not a whole state file" : strerror(errno)),
                 HUB_STR("effect", "this run starts the rates afresh"));
     rc = 0;
 out:
@@ -358,7 +393,7 @@ daemon_loop(struct runner *r, const sigset_t *stop, int64_t wd_ms)
 int
 metrics_run(const struct metrics_opts *o)
 {
-    struct runner r = { .o = o, .lock_fd = -1, .prev = METRICS_STATE_INIT,
+    struct runner r = { .o = o, .lock_fd = -1, .state_fd = -1, .prev = METRICS_STATE_INIT,
                         .next = METRICS_STATE_INIT };
     uint64_t wd_usec = o->interval_s > 0 ? hub_sd_watchdog_usec() : 0;
     int64_t wd_ms = (int64_t)(wd_usec / 2000);
@@ -390,6 +425,8 @@ out:
     metrics_store_release(&r.store);
     metrics_state_release(&r.prev);
     metrics_state_release(&r.next);
+    if (r.state_fd >= 0)
+        close(r.state_fd);
     if (r.lock_fd >= 0)
         close(r.lock_fd);
     hub_buf_release(&r.state_path);

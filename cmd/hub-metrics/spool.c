@@ -250,8 +250,7 @@ int
 metrics_spool_replay(const char *path, size_t batch, metrics_flush_fn *flush, void *arg,
                      uint64_t *rows_out)
 {
-    struct batch b = { calloc(batch, sizeof(char *)), calloc(batch, sizeof(struct metrics_row)),
-                       0, batch };
+    struct batch b = { NULL, NULL, 0, batch };
     FILE *in = fopen(path, "re");
     int rc = 0;
 
@@ -262,6 +261,9 @@ metrics_spool_replay(const char *path, size_t batch, metrics_flush_fn *flush, vo
                           HUB_STR("error", strerror(errno)));
         goto out;
     }
+    /* Only now: the spool is usually absent, and the batch is ~24 KiB. */
+    b.lines = calloc(batch, sizeof(char *));
+    b.rows = calloc(batch, sizeof(struct metrics_row));
     if (b.lines == NULL || b.rows == NULL) {
         rc = hub_fail(EX_TEMPFAIL, "spool_read_failed", HUB_STR("error", "out of memory"));
         goto out;

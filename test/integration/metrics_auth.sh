@@ -2,11 +2,14 @@
 # metrics_auth.sh: hub-metrics' own PostgreSQL client authenticates with
 # SCRAM-SHA-256, md5 and a plain password (from the DSN, the pg_password
 # credential or HUB_PG_PASSWORD_FILE), and a wrong password is a
-# configuration error (78) with the sample spooled. A second throwaway
-# server whose pg_hba.conf asks for passwords; the runner's stays trust.
+# configuration error (78) with the sample spooled. Without a password the
+# startup packet goes out with the INSERT (one round trip): trust works, and a
+# server that asks for a password, refuses the user or lacks the database
+# still gives 78 with the reason. A second throwaway server whose
+# pg_hba.conf asks for passwords; the runner's stays trust.
 . "$(dirname "$0")/../lib.sh"
 . "$HUB_TOP/test/fixtures/metrics/helpers.sh"
-t_need psql
+t_need psql jq
 
 pgdir=$(t_tmpdir)/pg
 sock=$("$HUB_TOP/scripts/pg.sh" start "$pgdir") || { t_fail "start second server"; t_done; }
@@ -18,11 +21,13 @@ CREATE ROLE scram_user LOGIN PASSWORD 'sc ram"pw';
 SET password_encryption = 'md5';
 CREATE ROLE md5_user LOGIN PASSWORD 'md5-pw';
 CREATE ROLE plain_user LOGIN PASSWORD 'plain-pw';
+CREATE ROLE refused_user LOGIN;
 GRANT INSERT ON system_metrics TO scram_user, md5_user, plain_user;
 SQL
 hba=$pgdir/data/pg_hba.conf
 { echo "local all scram_user scram-sha-256"; echo "local all md5_user md5";
-  echo "local all plain_user password"; echo "local all all trust"; } >"$hba"
+  echo "local all plain_user password"; echo "local all refused_user reject";
+  echo "local all all trust"; } >"$hba"
 psql -X -qtA -h "$sock" -U postgres auth -c 'SELECT pg_reload_conf()' >/dev/null
 unset PGPASSWORD
 st=$(t_tmpdir)
@@ -46,4 +51,19 @@ t_eq "wrong md5 password -> 78" 78 "$(run "user=md5_user password=wrong")"
 t_eq "no password at all -> 78" 78 "$(run "user=scram_user")"
 t_check "...naming the fix" grep -q 'pg_password credential' "$st/out"
 t_eq "the refused samples are spooled" 27 "$(wc -l <"$st/spool")"
+
+# trust, no password anywhere: the pipelined startup
+st=$(t_tmpdir)
+t_eq "trust without a password (startup pipelined with the INSERT)" 0 "$(run "user=postgres")"
+t_eq "...the sample is stored" 1 \
+    "$(t_sql "host=$sock user=postgres dbname=auth" "SELECT count(*) FROM system_metrics WHERE metric_type = 'cpu' AND time = '$(jq -r 'select(.msg == "sample") | .sample_time' "$st/out" | head -1)'")"
+t_eq "trust with a password set (not pipelined, not asked for)" 0 "$(run "user=postgres password=unused")"
+t_eq "pipelined, no such database -> 78" 78 \
+    "$(HUB_PG_DSN="host=$sock dbname=nosuchdb user=postgres" m_fixture s1 "$st" >"$st/out" 2>&1; echo $?)"
+t_check "...logged with its sqlstate" grep -q '"sqlstate":"3D000"' "$st/out"
+t_eq "pipelined, user refused by pg_hba -> 78" 78 "$(run "user=refused_user")"
+t_check "...logged with its sqlstate" grep -q '"sqlstate":"28000"' "$st/out"
+t_eq "...both samples spooled" 18 "$(wc -l <"$st/spool")"
+t_eq "the next run writes them" 0 "$(run "user=postgres")"
+t_eq "...and the spool is gone" no "$([ -e "$st/spool" ] && echo yes || echo no)"
 t_done

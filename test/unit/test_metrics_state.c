@@ -1,5 +1,6 @@
-/* test_metrics_state.c: the counter state (text round trip, corrupt files
- * refused whole) and the spool (append, bound, replay, failure keeps it). */
+/* test_metrics_state.c: the counter state (text round trip, corrupt or torn
+ * files refused whole, rewritten in place) and the spool (append, bound,
+ * replay, failure keeps it). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -27,8 +30,9 @@ test_state_round_trip(void **state)
     assert_int_equal(metrics_state_put(&st, "net", "eth0", v, 2), 0);
     assert_int_equal(metrics_state_put(&st, "toolongkind", "x", v, 1), -1);
     assert_int_equal(metrics_state_format(&st, &text), 0);
-    assert_string_equal(hub_buf_str(&text), "hub-metrics-state 1\nclock 101000\n"
-                        "cpu cpu0 1 18446744073709551615 0\nnet eth0 1 18446744073709551615\n");
+    assert_string_equal(hub_buf_str(&text), "hub-metrics-state 2\nclock 101000\n"
+                        "cpu cpu0 1 18446744073709551615 0\nnet eth0 1 18446744073709551615\n"
+                        "sum c3973598e9dc1a3c\n");
     assert_int_equal(metrics_state_parse(hub_buf_str(&text), &back), 0);
     assert_true(back.has_clock && back.clock_cs == 101000 && back.n == 2);
     assert_true(metrics_state_get(&back, "net", "eth0")->v[1] == UINT64_MAX);
@@ -39,14 +43,38 @@ test_state_round_trip(void **state)
     assert_null(st.items);
 }
 
+/* The sum line for text (FNV-1a 64, as state.c computes it). */
+static void
+with_sum(const char *text, char *out, size_t outlen)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (const char *p = text; *p != '\0'; p++) {
+        h ^= (unsigned char)*p;
+        h *= 0x100000001b3ull;
+    }
+    snprintf(out, outlen, "%ssum %016llx\n", text, (unsigned long long)h);
+}
+
 static void
 test_state_corrupt_table(void **state)
 {
     static const char *const bad[] = {
-        "", "hub-metrics-state 2\n", "hub-metrics-state 1\ncpu cpu0 1 x\n",
-        "hub-metrics-state 1\nclock\n", "hub-metrics-state 1\ncpu cpu0 1 2 3 4 5 6 7 8 9 10 11\n",
-        "hub-metrics-state 1\ncpu\n", "garbage",
+        "", "hub-metrics-state 2\n", "hub-metrics-state 2\ncpu cpu0 1 x\n",
+        "hub-metrics-state 2\nclock\n", "hub-metrics-state 2\ncpu cpu0 1 2 3 4 5 6 7 8 9 10 11\n",
+        "hub-metrics-state 2\ncpu\n", "garbage",
+        /* version 1 (no checksum, replaced by rename) is not read */
+        "hub-metrics-state 1\nclock 5\n",
+        /* a sum that does not match: a torn or mixed file */
+        "hub-metrics-state 2\nclock 5\nsum 0000000000000000\n",
+        "hub-metrics-state 2\nclock 5\nsum 0123\n",
     };
+    /* well summed but not a state: still refused */
+    static const char *const bad_summed[] = {
+        "hub-metrics-state 2\ncpu cpu0 1 x\n", "hub-metrics-state 2\nclock\n",
+        "hub-metrics-state 1\nclock 5\n",
+    };
+    char text[256];
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct metrics_state st = METRICS_STATE_INIT;
@@ -56,9 +84,93 @@ test_state_corrupt_table(void **state)
         assert_int_equal(st.has_clock, 0);
         metrics_state_release(&st);
     }
+    for (size_t i = 0; i < sizeof bad_summed / sizeof bad_summed[0]; i++) {
+        struct metrics_state st = METRICS_STATE_INIT;
+
+        with_sum(bad_summed[i], text, sizeof text);
+        assert_int_equal(metrics_state_parse(text, &st), -1);
+        assert_int_equal(st.n, 0);
+        metrics_state_release(&st);
+    }
+}
+
+/* Any one byte changed (a torn write) makes the state absent, never wrong. */
+static void
+test_state_torn_refused(void **state)
+{
+    struct metrics_state st = METRICS_STATE_INIT;
+    char text[256];
+    size_t len;
+
+    with_sum("hub-metrics-state 2\nclock 101000\ncpu cpu0 17 42\n", text, sizeof text);
+    assert_int_equal(metrics_state_parse(text, &st), 0);
+    assert_true(st.has_clock && st.n == 1 && metrics_state_get(&st, "cpu", "cpu0")->v[1] == 42);
+    len = strlen(text);
+    for (size_t i = 0; i < len - 1; i++) {
+        char copy[256];
+
+        memcpy(copy, text, len + 1);
+        copy[i] = copy[i] == '7' ? '8' : '7';
+        assert_int_equal(metrics_state_parse(copy, &st), -1);
+        assert_int_equal(st.n, 0);
+        assert_int_equal(st.has_clock, 0);
+    }
+    /* an old, longer state's tail after the sum line (a crash before the
+     * truncate) is ignored */
+    snprintf(text + len, sizeof text - len, "cpu cpu1 1 2\n");
+    assert_int_equal(metrics_state_parse(text, &st), 0);
+    assert_true(st.n == 1);
+    metrics_state_release(&st);
 }
 
 static char dir[64];
+
+/* Written in place through one descriptor: read back, shrunk, regrown. */
+static void
+test_state_file_in_place(void **state)
+{
+    struct metrics_state st = METRICS_STATE_INIT, back = METRICS_STATE_INIT;
+    const uint64_t v[3] = { 1, 2, 3 };
+    char path[128];
+    size_t size = 0, size2 = 0;
+    struct stat sb;
+    int fd;
+
+    snprintf(path, sizeof path, "%s/state", dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(metrics_state_read_fd(fd, &back, &size), 1);     /* new: empty */
+    assert_true(size == 0);
+    st.has_clock = 1;
+    st.clock_cs = 5;
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(metrics_state_put(&st, "cpu", i % 2 ? "cpu1" : "cpu0", v, 3), 0);
+    assert_int_equal(metrics_state_write_fd(fd, &st, &size), 0);
+    assert_int_equal(fstat(fd, &sb), 0);
+    assert_true(size > 0 && (size_t)sb.st_size == size);
+    assert_int_equal(metrics_state_read_fd(fd, &back, &size2), 0);
+    assert_true(size2 == size && back.n == 20 && back.clock_cs == 5);
+    st.n = 1;                                   /* shorter: the file is cut */
+    assert_int_equal(metrics_state_write_fd(fd, &st, &size), 0);
+    assert_int_equal(fstat(fd, &sb), 0);
+    assert_true((size_t)sb.st_size == size && size < size2);
+    assert_int_equal(metrics_state_read_fd(fd, &back, &size2), 0);
+    assert_true(back.n == 1);
+    /* an unknown old length (SIZE_MAX) is cut too */
+    assert_true(pwrite(fd, "junk junk junk", 14, (off_t)size) == 14);
+    size2 = SIZE_MAX;
+    assert_int_equal(metrics_state_write_fd(fd, &st, &size2), 0);
+    assert_int_equal(fstat(fd, &sb), 0);
+    assert_true((size_t)sb.st_size == size);
+    /* garbage in the file: refused, and the length is known for the next write */
+    assert_true(pwrite(fd, "x", 1, 3) == 1);
+    assert_int_equal(metrics_state_read_fd(fd, &back, &size2), -1);
+    assert_true(back.n == 0 && size2 == size);
+    close(fd);
+    metrics_state_release(&st);
+    metrics_state_release(&back);
+}
+
 static const struct metrics_row rows[2] = {
     { "2026-01-01T00:00:00.000Z", "h", "linux", "cpu", "{\"usage\":1}" },
     { "2026-01-01T00:00:00.000Z", "h", "linux", "load", "{\"load1\":0.5}" },
@@ -178,6 +290,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_state_round_trip),
         cmocka_unit_test(test_state_corrupt_table),
+        cmocka_unit_test(test_state_torn_refused),
+        cmocka_unit_test_setup_teardown(test_state_file_in_place, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_append_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_bound_drops_whole_samples, setup, teardown),
         cmocka_unit_test(test_spool_line_table),
