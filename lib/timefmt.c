@@ -30,12 +30,33 @@ hub_time_mono_ms(void)
     return hub_time_mono_ns() / 1000000;
 }
 
+/*
+ * UTC calendar fields by arithmetic (days to civil date, H. Hinnant's
+ * algorithm) instead of gmtime_r(): glibc's gmtime_r() loads the time zone
+ * first, which costs every program an open and parse of /etc/localtime for
+ * a conversion that needs no zone at all.
+ */
 static int
 utc_fields(int64_t ns, struct tm *tm)
 {
-    time_t secs = (time_t)(ns / 1000000000);
+    int64_t secs = ns / 1000000000;
+    int64_t days = secs / 86400, rem = secs % 86400;
+    int64_t era, doe, yoe, doy, mp, year;
 
-    return gmtime_r(&secs, tm) != NULL ? 0 : -1;
+    days += 719468;                       /* shift the epoch to 0000-03-01 */
+    era = days / 146097;
+    doe = days - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    year = yoe + era * 400;
+    tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+    tm->tm_mon = (int)(mp < 10 ? mp + 2 : mp - 10);
+    tm->tm_year = (int)(year + (tm->tm_mon <= 1) - 1900);
+    tm->tm_hour = (int)(rem / 3600);
+    tm->tm_min = (int)(rem % 3600 / 60);
+    tm->tm_sec = (int)(rem % 60);
+    return 0;
 }
 
 int
