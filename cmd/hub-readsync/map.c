@@ -9,19 +9,20 @@
  *   timestamp   BSON date; ISO-8601 string; epoch number (seconds when
  *               |v| < 1e11, else milliseconds); missing/null -> NULL
  *   source, event_type   string; missing/null -> NULL
- *   payload, meta        relaxed Extended JSON (libbson) -> jsonb;
+ *   payload, meta        relaxed Extended JSON -> jsonb (json.c: libbson's
+ *               mapping, doubles in shortest round-trip form);
  *               missing/null -> NULL
  *
  * Refused: a missing _id, strings that are not UTF-8 or hold NUL (PostgreSQL
- * text cannot), JSON holding \u0000 (jsonb cannot), timestamps outside the
- * years 1..9999, fields of the wrong type. PostgreSQL would refuse each of
+ * text cannot), JSON holding \u0000 (jsonb cannot), documents nested more
+ * than 200 deep, timestamps outside the years 1..9999, fields of the wrong
+ * type. PostgreSQL would refuse each of
  * them for the whole batch, so they are caught here, per document.
  */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "readsync.h"
 
@@ -229,24 +230,64 @@ readsync_epoch_to_usec(double v, int64_t *usec)
     return 0;
 }
 
+/* n decimal digits of v, zero-padded, at p; returns the end. */
+static char *
+put_digits(char *p, int64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + n;
+}
+
+/* Without gmtime_r and snprintf, which cost more than the rest of a row:
+ * Howard Hinnant's civil_from_days, the inverse of days_from_civil. */
 int
 readsync_format_usec(int64_t usec, char *out, size_t outlen)
 {
-    int64_t secs = usec / USEC_PER_SEC, frac = usec % USEC_PER_SEC;
-    time_t t;
-    struct tm tm;
-    int n;
+    int64_t secs, frac, days, rem, z, era, doe, yoe, doy, mp, y;
+    int m, d;
+    char *p = out;
 
+    if (usec < MIN_USEC || usec > MAX_USEC || outlen < 30)
+        return -1;
+    secs = usec / USEC_PER_SEC;
+    frac = usec % USEC_PER_SEC;
     if (frac < 0) {
         frac += USEC_PER_SEC;
         secs--;
     }
-    t = (time_t)secs;
-    if (usec < MIN_USEC || usec > MAX_USEC || gmtime_r(&t, &tm) == NULL)
-        return -1;
-    n = snprintf(out, outlen, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)frac);
-    return n > 0 && (size_t)n < outlen ? 0 : -1;
+    days = secs / 86400;
+    rem = secs % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    z = days + 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    y = yoe + era * 400 + (m <= 2);
+    p = put_digits(p, y, 4);
+    *p++ = '-';
+    p = put_digits(p, m, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p++ = ' ';
+    p = put_digits(p, rem / 3600, 2);
+    *p++ = ':';
+    p = put_digits(p, rem / 60 % 60, 2);
+    *p++ = ':';
+    p = put_digits(p, rem % 60, 2);
+    *p++ = '.';
+    p = put_digits(p, frac, 6);
+    memcpy(p, "+00", 4);
+    return 0;
 }
 
 /* ---- fields ---- */
@@ -326,74 +367,29 @@ map_text(bson_iter_t *it, const char *field, struct hub_buf *out, char *reason, 
     return readsync_copy_escape(out, s, len) == HUB_BUF_OK ? 0 : -2;
 }
 
-/* True when JSON text holds the escape \u0000 (not an escaped backslash
- * followed by "u0000"). */
-static int
-json_has_nul(const char *json)
-{
-    for (const char *p = strstr(json, "\\u0000"); p != NULL; p = strstr(p + 1, "\\u0000")) {
-        size_t slashes = 0;
-
-        while (p - (ptrdiff_t)slashes > json && p[-(ptrdiff_t)slashes - 1] == '\\')
-            slashes++;
-        if (slashes % 2 == 0)
-            return 1;
-    }
-    return 0;
-}
-
-/* The relaxed Extended JSON of the value at it (bson_free() it), or NULL
- * when libbson refuses (invalid UTF-8). Documents are converted directly;
- * other values through {"v": value}, whose "{ "v" : " and " }" are cut. */
-static char *
-value_json(bson_iter_t *it, size_t *len)
-{
-    bson_t sub, wrap = BSON_INITIALIZER;
-    const uint8_t *data;
-    uint32_t dlen;
-    char *json;
-
-    if (BSON_ITER_HOLDS_DOCUMENT(it)) {
-        bson_iter_document(it, &dlen, &data);
-        if (!bson_init_static(&sub, data, dlen))
-            return NULL;
-        return bson_as_relaxed_extended_json(&sub, len);
-    }
-    bson_append_value(&wrap, "v", 1, bson_iter_value(it));
-    json = bson_as_relaxed_extended_json(&wrap, len);
-    bson_destroy(&wrap);
-    if (json == NULL || *len < 10 || strncmp(json, "{ \"v\" : ", 8) != 0) {
-        bson_free(json);
-        return NULL;
-    }
-    *len -= 10;
-    memmove(json, json + 8, *len);
-    json[*len] = '\0';
-    return json;
-}
-
 static int
 map_json(bson_iter_t *it, const char *field, struct hub_buf *out, char *reason, size_t rlen)
 {
-    size_t len = 0;
-    char *json;
-    int rc;
-
     if (bson_iter_type(it) == BSON_TYPE_NULL)
         return append_null(out) == HUB_BUF_OK ? 0 : -2;
-    json = value_json(it, &len);
-    if (json == NULL) {
+    switch (readsync_json_write(it, out)) {
+    case READSYNC_JSON_OK:
+        return 0;
+    case READSYNC_JSON_NOT_UTF8:
         set_reason(reason, rlen, "%s: cannot be written as JSON (a string is not UTF-8)", field);
         return -1;
-    }
-    if (json_has_nul(json)) {
-        bson_free(json);
+    case READSYNC_JSON_NUL:
         set_reason(reason, rlen, "%s: holds a NUL character, which jsonb cannot store", field);
         return -1;
+    case READSYNC_JSON_TOO_DEEP:
+        set_reason(reason, rlen, "%s: nested more than 200 levels deep", field);
+        return -1;
+    case READSYNC_JSON_CORRUPT:
+        set_reason(reason, rlen, "%s: cannot be written as JSON (corrupt BSON)", field);
+        return -1;
+    default:
+        return -2;
     }
-    rc = readsync_copy_escape(out, json, len) == HUB_BUF_OK ? 0 : -2;
-    bson_free(json);
-    return rc;
 }
 
 int

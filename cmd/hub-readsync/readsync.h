@@ -4,9 +4,11 @@
  *   main.c          flags -> readsync_run -> exit code
  *   opts.c          the option table (flags and HUB_* twins)
  *   map.c           one document -> one COPY text row, or a reject reason
+ *   json.c          payload/meta: relaxed Extended JSON straight into COPY text
  *   batch.c         the rows, _ids and rejects of one batch
  *   source_mongo.c  MongoDB through mongo-c-driver: read, mark processed
  *   source_file.c   Extended-JSON lines from a file or stdin
+ *   ejson.c         the fast path from a plain line to BSON (else libbson)
  *   redact.c        keeping the MongoDB URI's secrets out of messages
  *   store_pg.c      COPY into staging, INSERT ... ON CONFLICT, history row
  *   run.c           the batch loop, signals, progress, summary
@@ -87,6 +89,44 @@ int readsync_format_usec(int64_t usec, char *out, size_t outlen);
 /* Append s (n bytes) in COPY text escaping. Returns a hub_buf result. */
 int readsync_copy_escape(struct hub_buf *out, const char *s, size_t n);
 
+/* ---- json.c: payload and meta ---- */
+
+enum readsync_json_result {
+    READSYNC_JSON_OK = 0,
+    READSYNC_JSON_NOMEM = -2,     /* out could not grow (and was released) */
+    READSYNC_JSON_NOT_UTF8 = 1,   /* a string or key is not UTF-8 */
+    READSYNC_JSON_NUL,            /* a string holds NUL: jsonb cannot */
+    READSYNC_JSON_TOO_DEEP,       /* documents nested over 200 deep */
+    READSYNC_JSON_CORRUPT,        /* the BSON itself is broken */
+};
+
+/*
+ * Append the value at it as relaxed Extended JSON, already escaped for COPY
+ * text (backslashes doubled; JSON never holds a raw tab or newline), to out.
+ * The same mapping as libbson's bson_as_relaxed_extended_json() without the
+ * optional spaces, except doubles, which get their shortest round-trip form
+ * (see readsync_json_format_double). A document is written whole; another
+ * value as itself ("text", [1, 2], 5). Returns READSYNC_JSON_OK, a positive
+ * refusal with out unchanged, or READSYNC_JSON_NOMEM.
+ */
+int readsync_json_write(const bson_iter_t *it, struct hub_buf *out);
+
+/* A double's JSON text into out: the fewest significant digits (15 to 17)
+ * that read back as v, ".0" added when that looks like an integer ("3.0",
+ * "-0.0"), "NaN"/"Infinity"/"-Infinity" for the rest (the caller wraps those
+ * in $numberDouble). Returns the length, or -1 when outlen is too small. */
+int readsync_json_format_double(double v, char *out, size_t outlen);
+
+/* ---- ejson.c: --from's fast path ---- */
+
+/*
+ * Parse one Extended-JSON line of the plain shape (see ejson.c) into doc
+ * (an initialized bson_t, reinitialized here and reusable). Returns 1 with
+ * doc set exactly as bson_init_from_json() would set it, or 0 when the line
+ * is not of that shape (not necessarily bad): then ask libbson.
+ */
+int readsync_ejson_fast(const char *line, size_t len, bson_t *doc);
+
 /* ---- batch.c ---- */
 
 struct readsync_reject {
@@ -143,7 +183,7 @@ struct readsync_source_ops {
      * or an exit code (logged). */
     int (*next)(struct readsync_source *s, const bson_t **doc, const char **bad);
     /* Mark the batch's rows processed and its rejects rejected. Called
-     * from the writing thread while next() runs on the reading thread. */
+     * from the marking thread while next() runs on the reading thread. */
     int (*mark)(struct readsync_source *s, const struct readsync_batch *b);
     void (*close)(struct readsync_source *s);
 };
@@ -163,6 +203,7 @@ int readsync_source_file_open(struct readsync_source *s, const char *path);
 
 struct readsync_pg {
     PGconn *conn;
+    int direct;               /* try COPY straight into the table first */
 };
 
 /* Connect and create the session's staging table. 0 or an exit code. */
@@ -170,7 +211,9 @@ int readsync_pg_open(struct readsync_pg *pg);
 void readsync_pg_close(struct readsync_pg *pg);
 /*
  * One transaction: COPY the batch's rows into staging, INSERT ... SELECT ...
- * ON CONFLICT (mongo_id) DO NOTHING, COMMIT. *inserted gets the new rows.
+ * ON CONFLICT (mongo_id) DO NOTHING, COMMIT; or, while batches hold only
+ * new documents, one COPY straight into the table, falling back to the
+ * former when it fails on a data error. *inserted gets the new rows.
  * A row PostgreSQL refuses (a data error) is moved to the batch's rejects
  * and the rest are written row by row, so one bad row never blocks a batch.
  * Returns 0 or an exit code (logged); nothing is committed on failure.

@@ -1,14 +1,16 @@
 /*
- * run.c: one hub-readsync run, as two threads and two batches.
+ * run.c: one hub-readsync run, as three threads and three batches.
  *
  * The reading thread (main) takes documents from the source and maps each
  * into a batch; the writing thread writes a full batch to PostgreSQL in one
- * transaction and then marks it in the source. While one batch is being
- * written the next one is being read and mapped: mapping costs about as
- * much CPU as PostgreSQL spends on the COPY and the insert, so overlapping
- * them nearly halves a run (test/bench/bench_readsync.sh). The order that
- * makes the sync exactly-once is unchanged: every batch is committed before
- * it is marked, and batches are written one at a time, in order.
+ * transaction; the marking thread then marks it in the source. So while
+ * batch i is marked, batch i+1 is written and batch i+2 read and mapped:
+ * PostgreSQL never waits for the mapping or for MongoDB's update
+ * (test/bench/bench_readsync.sh). The order that makes the sync
+ * exactly-once is unchanged: every batch is committed before it is marked,
+ * and batches are written one at a time, in order, and marked in order. A
+ * kill while batch i+1 is committed but i is not yet marked leaves both
+ * unmarked: the rerun reads them again and skips their rows as present.
  *
  * The run ends when the source is drained, --limit is reached, or
  * SIGTERM/SIGINT asks to stop (the batches in hand are finished first, then
@@ -37,21 +39,25 @@ struct run {
     const struct readsync_opts *o;
     struct readsync_source src;
     struct readsync_pg pg;
-    struct readsync_batch batches[2];
+    struct readsync_batch batches[3];
     long long read;           /* reading thread: documents taken so far */
     int64_t start_ns, start_ms, next_progress_ms;
 
-    /* The hand-over between the threads, under lock. */
+    /* The hand-overs between the threads, under lock. */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct readsync_batch *pending;   /* being written; NULL when the slot is free */
+    struct readsync_batch *marking;   /* written, being marked; NULL when free */
     int no_more;                      /* the reading thread is done */
-    int write_rc;                     /* the writing thread's first failure */
+    int writer_done;                  /* the writing thread is done */
+    int write_rc;                     /* the writing or marking thread's first failure */
+    char error[256];          /* for the history row: what failed (under lock
+                                 until the threads are joined) */
 
-    /* Writing thread only (read by main after the join). */
+    /* t.inserted and duplicates: writing thread only; the rest of t:
+     * marking thread only (read by main after the joins). */
     struct readsync_totals t;
     long long duplicates;
-    char error[256];          /* for the history row: what failed */
 };
 
 static void
@@ -100,34 +106,30 @@ log_rejects(const struct readsync_batch *b)
     }
 }
 
-/* Write the batch, then mark it: never the other way round. */
+/* Record a thread's failure (the first one wins), under lock. */
+static void
+fail_locked(struct run *r, int rc, const char *what, const char *where)
+{
+    if (r->write_rc == 0)
+        r->write_rc = rc;
+    note_error(r->error, sizeof r->error, rc, what, where);
+    pthread_cond_broadcast(&r->cond);
+}
+
+/* Write the batch (the writing thread); marking comes after, elsewhere. */
 static int
 write_batch(struct run *r, struct readsync_batch *b)
 {
     long long inserted = 0;
-    size_t good;
     int rc;
 
-    if (!r->o->dry_run) {
-        rc = readsync_pg_write(&r->pg, b, &inserted);
-        if (rc != 0) {
-            note_error(r->error, sizeof r->error, rc, "writing to PostgreSQL failed", NULL);
-            return rc;
-        }
-        rc = r->src.ops->mark(&r->src, b);
-        if (rc != 0) {
-            note_error(r->error, sizeof r->error, rc, "marking documents failed", r->src.where);
-            return rc;
-        }
-    }
-    good = readsync_batch_good_rows(b);
-    log_rejects(b);
+    if (r->o->dry_run)
+        return 0;
+    rc = readsync_pg_write(&r->pg, b, &inserted);
+    if (rc != 0)
+        return rc;
     r->t.inserted += inserted;
-    r->duplicates += r->o->dry_run ? 0 : (long long)good - inserted;
-    r->t.read += (long long)b->read;
-    r->t.processed += (long long)good;
-    r->t.rejected += (long long)b->nrejects;
-    r->t.batches++;
+    r->duplicates += (long long)readsync_batch_good_rows(b) - inserted;
     return 0;
 }
 
@@ -141,17 +143,71 @@ writer_main(void *arg)
         struct readsync_batch *b;
         int rc;
 
-        while (r->pending == NULL && !r->no_more)
+        while (r->pending == NULL && !r->no_more && r->write_rc == 0)
             pthread_cond_wait(&r->cond, &r->lock);
-        if (r->pending == NULL)
+        if (r->pending == NULL || r->write_rc != 0)
             break;
         b = r->pending;
         pthread_mutex_unlock(&r->lock);
         rc = write_batch(r, b);
         pthread_mutex_lock(&r->lock);
-        r->pending = NULL;
         if (rc != 0)
-            r->write_rc = rc;
+            fail_locked(r, rc, "writing to PostgreSQL failed", NULL);
+        /* Committed: to the marking thread, once it is done with the last. */
+        while (r->marking != NULL && r->write_rc == 0)
+            pthread_cond_wait(&r->cond, &r->lock);
+        if (r->write_rc == 0)
+            r->marking = b;
+        r->pending = NULL;
+        pthread_cond_broadcast(&r->cond);
+    }
+    r->writer_done = 1;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+/* Mark a written batch (the marking thread), then count it as done. */
+static int
+mark_batch(struct run *r, struct readsync_batch *b)
+{
+    size_t good = readsync_batch_good_rows(b);
+    int rc;
+
+    if (!r->o->dry_run) {
+        rc = r->src.ops->mark(&r->src, b);
+        if (rc != 0)
+            return rc;
+    }
+    log_rejects(b);
+    r->t.read += (long long)b->read;
+    r->t.processed += (long long)good;
+    r->t.rejected += (long long)b->nrejects;
+    r->t.batches++;
+    return 0;
+}
+
+static void *
+marker_main(void *arg)
+{
+    struct run *r = arg;
+
+    pthread_mutex_lock(&r->lock);
+    for (;;) {
+        struct readsync_batch *b;
+        int rc;
+
+        while (r->marking == NULL && !r->writer_done)
+            pthread_cond_wait(&r->cond, &r->lock);
+        if (r->marking == NULL)
+            break;
+        b = r->marking;
+        pthread_mutex_unlock(&r->lock);
+        rc = mark_batch(r, b);
+        pthread_mutex_lock(&r->lock);
+        if (rc != 0)
+            fail_locked(r, rc, "marking documents failed", r->src.where);
+        r->marking = NULL;
         pthread_cond_broadcast(&r->cond);
         if (rc != 0)
             break;
@@ -179,14 +235,14 @@ hand_over(struct run *r, struct readsync_batch *b)
     return rc;
 }
 
-/* Wait until the writing thread has written everything handed over. */
+/* Wait until everything handed over is written and marked. */
 static int
 wait_written(struct run *r)
 {
     int rc;
 
     pthread_mutex_lock(&r->lock);
-    while (r->pending != NULL && r->write_rc == 0)
+    while ((r->pending != NULL || r->marking != NULL) && r->write_rc == 0)
         pthread_cond_wait(&r->cond, &r->lock);
     rc = r->write_rc;
     pthread_mutex_unlock(&r->lock);
@@ -240,16 +296,29 @@ fill_batch(struct run *r, struct readsync_batch *b, int *end, char *error, size_
     return 0;
 }
 
-/* Read and map batches, handing each over; b alternates between the two. */
+/* Wait until b is neither being written nor marked. The rotation makes
+ * that already so (b's last hand-over, three ago, was marked before the
+ * previous hand-over went through); this keeps it obviously so. */
+static void
+wait_free(struct run *r, const struct readsync_batch *b)
+{
+    pthread_mutex_lock(&r->lock);
+    while ((r->pending == b || r->marking == b) && r->write_rc == 0)
+        pthread_cond_wait(&r->cond, &r->lock);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Read and map batches, handing each over; b rotates through the three. */
 static int
 read_all(struct run *r, char *error, size_t elen)
 {
     int end = 0, rc = 0;
 
-    for (unsigned i = 0; rc == 0 && !end && stop_signal == 0; i ^= 1) {
+    for (unsigned i = 0; rc == 0 && !end && stop_signal == 0; i = (i + 1) % 3) {
         struct readsync_batch *b = &r->batches[i];
 
-        readsync_batch_reset(b);   /* free: the last hand-over waited for it */
+        wait_free(r, b);
+        readsync_batch_reset(b);
         rc = fill_batch(r, b, &end, error, elen);
         if (b->read > 0) {
             int wrc = hand_over(r, b);
@@ -264,11 +333,19 @@ static int
 sync_all(struct run *r)
 {
     char read_error[256] = "";
-    pthread_t writer;
+    pthread_t writer, marker;
     int rc, wrc;
 
     if (pthread_create(&writer, NULL, writer_main, r) != 0)
         return hub_fail(EX_OSERR, "readsync_thread_failed");
+    if (pthread_create(&marker, NULL, marker_main, r) != 0) {
+        pthread_mutex_lock(&r->lock);
+        r->no_more = 1;
+        pthread_cond_broadcast(&r->cond);
+        pthread_mutex_unlock(&r->lock);
+        pthread_join(writer, NULL);
+        return hub_fail(EX_OSERR, "readsync_thread_failed");
+    }
     rc = read_all(r, read_error, sizeof read_error);
     wrc = wait_written(r);
     pthread_mutex_lock(&r->lock);
@@ -276,6 +353,7 @@ sync_all(struct run *r)
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
     pthread_join(writer, NULL);
+    pthread_join(marker, NULL);
     /* A write failure comes first: reading may have stopped because of it. */
     if (wrc != 0)
         return wrc;
@@ -348,8 +426,8 @@ readsync_run(const struct readsync_opts *o)
     memcpy(r.src.where, "?", 2);
     pthread_mutex_init(&r.lock, NULL);
     pthread_cond_init(&r.cond, NULL);
-    readsync_batch_init(&r.batches[0]);
-    readsync_batch_init(&r.batches[1]);
+    for (size_t i = 0; i < 3; i++)
+        readsync_batch_init(&r.batches[i]);
     install_signals();
     /* PostgreSQL first: when it is down, MongoDB is not even touched. */
     if (!o->dry_run)
@@ -363,8 +441,8 @@ readsync_run(const struct readsync_opts *o)
     if (r.src.ops != NULL)
         r.src.ops->close(&r.src);
     readsync_pg_close(&r.pg);
-    readsync_batch_release(&r.batches[0]);
-    readsync_batch_release(&r.batches[1]);
+    for (size_t i = 0; i < 3; i++)
+        readsync_batch_release(&r.batches[i]);
     pthread_cond_destroy(&r.cond);
     pthread_mutex_destroy(&r.lock);
     return rc;

@@ -21,7 +21,7 @@
 
 struct mongo_source {
     mongoc_client_t *client;  /* reads: used only by the reading thread */
-    mongoc_client_t *marker;  /* marks: used only by the writing thread */
+    mongoc_client_t *marker;  /* marks: used only by the marking thread */
     mongoc_collection_t *coll;        /* on client */
     mongoc_collection_t *mark_coll;   /* on marker */
     mongoc_cursor_t *cursor;
@@ -247,7 +247,7 @@ open_client(struct readsync_source *s, struct mongo_source *ms, const char *uri_
     if (mongoc_uri_get_appname(uri) == NULL)
         mongoc_uri_set_appname(uri, "hub-readsync");
     /* Two clients: a mongoc_client_t is not thread-safe, and the reading
-     * thread reads ahead while the writing thread marks. */
+     * thread reads ahead while the marking thread marks. */
     ms->client = mongoc_client_new_from_uri_with_error(uri, &err);
     if (ms->client != NULL)
         ms->marker = mongoc_client_new_from_uri_with_error(uri, &err);

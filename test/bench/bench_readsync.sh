@@ -44,6 +44,8 @@ cols="mongo_id, event_timestamp, source, event_type, payload, meta"
 say "generating $docs documents of about 1 KB"
 "$RS_FIXTURES/gen.sh" "$docs" 1024 >"$work/docs.jsonl"
 say "$(wc -c <"$work/docs.jsonl") bytes"
+# Write the 100 MB out now, or its writeback lands in the first timed step.
+sync
 
 # (a) from the file
 empty
@@ -57,6 +59,7 @@ sql "\\copy reading_analytics ($cols) TO '$work/rows.copy'" >/dev/null
 sql "CREATE TABLE bench_rows AS SELECT $cols FROM reading_analytics ORDER BY mongo_id LIMIT $row_docs" >/dev/null
 psql -X -qtA "$HUB_PG_DSN" -c "SELECT format('INSERT INTO reading_analytics ($cols) VALUES (%L, %L, %L, %L, %L, %L) ON CONFLICT (mongo_id) DO NOTHING;',
     mongo_id, event_timestamp, source, event_type, payload, meta) FROM bench_rows" >"$work/rows.sql"
+sync
 
 # \copy
 empty
