@@ -140,6 +140,19 @@ hub_buf_appendf(struct hub_buf *b, const char *fmt, ...)
     return rc;
 }
 
+int
+hub_buf_append_u64(struct hub_buf *b, unsigned long long v)
+{
+    char digits[24];
+    size_t i = sizeof digits;
+
+    do {
+        digits[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    return hub_buf_append(b, digits + i, sizeof digits - i);
+}
+
 void
 hub_buf_truncate(struct hub_buf *b, size_t len)
 {

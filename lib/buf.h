@@ -53,6 +53,9 @@ __attribute__((warn_unused_result, format(printf, 2, 3)))
 int hub_buf_appendf(struct hub_buf *b, const char *fmt, ...);
 __attribute__((warn_unused_result, format(printf, 2, 0)))
 int hub_buf_vappendf(struct hub_buf *b, const char *fmt, va_list ap);
+/* Append v in decimal, without printf (for hot paths that print many numbers). */
+__attribute__((warn_unused_result))
+int hub_buf_append_u64(struct hub_buf *b, unsigned long long v);
 /* Make room for n more bytes without changing len. */
 __attribute__((warn_unused_result))
 int hub_buf_reserve(struct hub_buf *b, size_t n);

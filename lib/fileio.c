@@ -63,9 +63,11 @@ hub_file_read(const char *path, size_t max, struct hub_buf *out)
     return hub_file_readat(AT_FDCWD, path, max, out);
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
+int
+hub_write_all(int fd, const void *data, size_t n)
 {
+    const char *p = data;
+
     while (n > 0) {
         ssize_t w = write(fd, p, n);
 
@@ -112,7 +114,7 @@ hub_file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
     fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
         goto out;
-    if (write_all(fd, data, len) != 0 || fsync(fd) != 0)
+    if (hub_write_all(fd, data, len) != 0 || fsync(fd) != 0)
         goto out;
     if (close(fd) != 0) {
         fd = -1;

@@ -28,6 +28,9 @@ int hub_file_readat(int dirfd, const char *path, size_t max, struct hub_buf *out
  */
 int hub_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* write(2) until all n bytes are out, retrying on EINTR. Returns 0 or -1. */
+int hub_write_all(int fd, const void *p, size_t n);
+
 /* mkdir -p with mode for the directories it creates. Returns 0 or -1. */
 int hub_mkdir_p(const char *path, mode_t mode);
 

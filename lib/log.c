@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "fileio.h"
 #include "hub.h"
 #include "log.h"
 #include "timefmt.h"
@@ -158,21 +159,6 @@ hub_log_format(enum hub_log_level level, const char *msg,
     return text;
 }
 
-static void
-write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;     /* nowhere left to report it */
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
 void
 hub_log_fields(enum hub_log_level level, const char *msg,
                const struct hub_field *fields, size_t nfields)
@@ -194,7 +180,7 @@ hub_log_fields(enum hub_log_level level, const char *msg,
             off = (size_t)snprintf(line, 8, "<%d>", level_priorities[level]);
         memcpy(line + off, json, jlen);
         line[off + jlen] = '\n';
-        write_all(STDOUT_FILENO, line, off + jlen + 1);
+        (void)hub_write_all(STDOUT_FILENO, line, off + jlen + 1);  /* nowhere left to report a failure */
         free(line);
     }
     free(json);

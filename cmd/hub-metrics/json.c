@@ -113,14 +113,8 @@ metrics_json_end(struct metrics_json *j)
 static void
 put_u64(struct metrics_json *j, uint64_t v)
 {
-    char tmp[24];
-    size_t i = sizeof tmp;
-
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    put(j, tmp + i, sizeof tmp - i);
+    if (!j->err && hub_buf_append_u64(j->b, v) != HUB_BUF_OK)
+        j->err = 1;
 }
 
 void

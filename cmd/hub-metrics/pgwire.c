@@ -612,19 +612,13 @@ out:
 
 /* ---- the INSERT */
 
-/* "$N" (no printf: this runs for every parameter of every row). */
+/* "$N" */
 static int
 put_param(struct hub_buf *b, size_t v)
 {
-    char tmp[24];
-    size_t i = sizeof tmp;
-
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    tmp[--i] = '$';
-    return hub_buf_append(b, tmp + i, sizeof tmp - i);
+    if (hub_buf_appendc(b, '$') != HUB_BUF_OK)
+        return HUB_BUF_NOMEM;
+    return hub_buf_append_u64(b, v);
 }
 
 /* "($1::timestamptz,$2,$3,$4,$5::jsonb)" for the row whose first parameter is first. */

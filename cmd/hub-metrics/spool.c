@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fileio.h"
 #include "hub.h"
 #include "log.h"
 #include "metrics.h"
@@ -147,22 +148,6 @@ out:
     return rc;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int
 metrics_spool_append(const char *path, const struct metrics_row *rows, size_t n,
                      uint64_t max, uint64_t *dropped)
@@ -187,7 +172,7 @@ metrics_spool_append(const char *path, const struct metrics_row *rows, size_t n,
         hub_log(HUB_LOG_WARN, "spool_dropped", HUB_STR("file", path),
                 HUB_INT("samples", *dropped), HUB_INT("max_bytes", max));
     fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 || write_all(fd, text.data, text.len) != 0 || fsync(fd) != 0) {
+    if (fd < 0 || hub_write_all(fd, text.data, text.len) != 0 || fsync(fd) != 0) {
         rc = hub_fail(EX_TEMPFAIL, "spool_write_failed", HUB_STR("file", path),
                       HUB_STR("error", strerror(errno)));
         goto out;

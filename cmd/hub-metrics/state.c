@@ -184,19 +184,13 @@ metrics_state_parse(const char *text, struct metrics_state *st)
     return 0;
 }
 
-/* " 123": a number without printf (this runs for every counter, every sample). */
+/* " 123" */
 static int
 append_u64(struct hub_buf *out, uint64_t v)
 {
-    char tmp[24];
-    size_t i = sizeof tmp;
-
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    tmp[--i] = ' ';
-    return hub_buf_append(out, tmp + i, sizeof tmp - i);
+    if (hub_buf_appendc(out, ' ') != HUB_BUF_OK)
+        return HUB_BUF_NOMEM;
+    return hub_buf_append_u64(out, v);
 }
 
 static int

@@ -123,6 +123,30 @@ test_binary_append(void **state)
     hub_buf_release(&b);
 }
 
+static void
+test_append_u64_table(void **state)
+{
+    static const struct { unsigned long long v; const char *want; } cases[] = {
+        { 0, "0" }, { 9, "9" }, { 10, "10" }, { 1234567890, "1234567890" },
+        { 18446744073709551615ULL, "18446744073709551615" },
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct hub_buf b = HUB_BUF_INIT(64);
+
+        assert_int_equal(hub_buf_appends(&b, "n="), HUB_BUF_OK);
+        assert_int_equal(hub_buf_append_u64(&b, cases[i].v), HUB_BUF_OK);
+        assert_string_equal(hub_buf_str(&b) + 2, cases[i].want);
+        hub_buf_release(&b);
+    }
+    {
+        struct hub_buf small = HUB_BUF_INIT(3);
+
+        assert_int_equal(hub_buf_append_u64(&small, 1234), HUB_BUF_TOOBIG);
+        assert_null(small.data);
+    }
+}
+
 int
 main(void)
 {
@@ -134,6 +158,7 @@ main(void)
         cmocka_unit_test(test_appendf_and_grow),
         cmocka_unit_test(test_take_hands_over),
         cmocka_unit_test(test_binary_append),
+        cmocka_unit_test(test_append_u64_table),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
