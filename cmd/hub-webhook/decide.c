@@ -3,7 +3,10 @@
  * event name, the payload and the allowlist. It never does I/O, never logs
  * and never keeps a pointer into the payload: everything it hands back is
  * copied into fixed fields after a length check, or is a static reason.
+ * The tree is parsed into a json_arena and never outlives the call.
  */
+#include <stdalign.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -133,25 +136,41 @@ decide_parsed(const char *event, const cJSON *root, const struct hub_repo_list *
         decide_pull_request(root, out);
 }
 
+/* Strict: one JSON value and nothing after it but white space
+ * ("{...}junk" is malformed). NULL when invalid. */
+static cJSON *
+parse_strict(const char *json, size_t len)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+
+    while (root != NULL && end < json + len && strchr(" \t\r\n", *end) != NULL && *end != '\0')
+        end++;
+    if (root != NULL && end != json + len)
+        return NULL;            /* the arena takes the tree back */
+    return root;
+}
+
 void
 webhook_decide(const char *event, const char *json, size_t len,
                const struct hub_repo_list *repos, struct webhook_decision *out)
 {
-    const char *end = NULL;
+    /* The parse tree lives in an arena (json_arena.c). cJSON needs about
+     * 2.8 bytes of tree a byte of GitHub's JSON, so a payload up to some
+     * 23 KB (a push, a pull request) fits this first block on the stack
+     * and is parsed without a malloc; a bigger one continues in a few
+     * malloc'd chunks. Nothing here logs, as the arena requires, and
+     * everything kept is copied out of the tree before the end. */
+    alignas(max_align_t) unsigned char first[WEBHOOK_PARSE_STACK];
+    struct webhook_arena arena;
     cJSON *root;
 
     memset(out, 0, sizeof *out);
-    root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-    /* Only white space may follow the value: "{...}junk" is malformed. */
-    while (root != NULL && end < json + len && strchr(" \t\r\n", *end) != NULL && *end != '\0')
-        end++;
-    if (root != NULL && end != json + len) {
-        cJSON_Delete(root);
-        root = NULL;
-    }
+    webhook_arena_begin(&arena, first, sizeof first);
+    root = parse_strict(json, len);
     if (root == NULL)
         verdict(out, WEBHOOK_MALFORMED, "payload is not valid JSON");
     else
         decide_parsed(event != NULL ? event : "", root, repos, out);
-    cJSON_Delete(root);
+    webhook_arena_end(&arena);      /* frees the whole tree */
 }

@@ -11,6 +11,8 @@
  *   verify.c        X-Hub-Signature-256: parse, HMAC-SHA256, constant time
  *   payload.c       content types and the form-encoded "payload=" field
  *   decide.c        event + payload -> trigger or ignore (pure)
+ *   json_arena.c    cJSON allocations from a per-call region (no malloc
+ *                   per node on the request path)
  *   replay.c        the memory of delivery GUIDs that triggered
  *   handover.c      trigger files or --exec, at most one running and one
  *                   waiting per repository
@@ -31,6 +33,7 @@
 #include <sys/types.h>
 
 #include <microhttpd.h>
+#include <openssl/types.h>
 
 #include "buf.h"
 #include "hub.h"
@@ -49,6 +52,7 @@
 #define WEBHOOK_SHA_MAX 72           /* 64 hex (SHA-256 repositories) + NUL, rounded */
 #define WEBHOOK_FULL_NAME_MAX 256
 #define WEBHOOK_ZEN_MAX 256
+#define WEBHOOK_PARSE_STACK (64u * 1024) /* first arena block of a parse, on the stack */
 #define WEBHOOK_MAX_BUFFERED (64u * 1024 * 1024)  /* all bodies in memory at once */
 
 /* ---- options (main.c) ------------------------------------------------- */
@@ -91,9 +95,11 @@ struct webhook_secrets {
     size_t n;
     const char *v[WEBHOOK_MAX_SECRETS];
     size_t len[WEBHOOK_MAX_SECRETS];
+    EVP_MAC_CTX *keyed[WEBHOOK_MAX_SECRETS]; /* HMAC-SHA256 keyed with v[i]; owned;
+                                                NULL: computed one-shot instead */
 };
 
-#define WEBHOOK_SECRETS_INIT { NULL, 0, 0, { NULL }, { 0 } }
+#define WEBHOOK_SECRETS_INIT { NULL, 0, 0, { NULL }, { 0 }, { NULL } }
 
 /* Split text into secrets (copied). Returns 0, or -1 when no line holds one,
  * there are more than WEBHOOK_MAX_SECRETS, or out of memory. */
@@ -131,6 +137,33 @@ int webhook_form_payload(const char *body, size_t len, struct hub_buf *out);
 int webhook_guid_valid(const char *s);
 /* 1 when s is an event name we accept: [a-z_], 1 to 47 characters. */
 int webhook_event_valid(const char *s);
+
+/* ---- json_arena.c ------------------------------------------------------------ */
+
+/*
+ * A region for cJSON's allocations on the calling thread, from begin to
+ * end: the caller's first block (stack memory, say), then malloc'd chunks
+ * when it is full. cJSON's frees inside it are no-ops; end drops it all,
+ * so a tree built inside is never cJSON_Delete'd and must not be used
+ * after end. Between begin and end the thread must not log, must print
+ * only with cJSON_PrintPreallocated and must not begin another arena.
+ * Other threads are unaffected (they keep malloc/free).
+ */
+struct arena_chunk;
+
+struct webhook_arena {
+    unsigned char *first;                /* borrowed */
+    size_t first_cap;
+    unsigned char *mem;                  /* the block being filled */
+    size_t cap, used;
+    struct arena_chunk *chunks;          /* owned, newest first */
+};
+
+/* Install the cJSON hooks (once). Call before any other thread uses cJSON;
+ * webhook_arena_begin() calls it too, for single-threaded callers. */
+void webhook_arena_init(void);
+void webhook_arena_begin(struct webhook_arena *a, void *first, size_t first_cap);
+void webhook_arena_end(struct webhook_arena *a);
 
 /* ---- decide.c -------------------------------------------------------------- */
 

@@ -59,6 +59,16 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: applicat
     -H 'X-GitHub-Event: ping' -H 'X-GitHub-Delivery: 00000000-0000-0000-0000-000000000021' \
     --data-binary @"$F/ping.json" "$WH_URL")
 t_eq "unsigned ping -> 401" 401 "$code"
+# The longest zen kept (255 bytes), all control characters: the reply body
+# is printed into a fixed buffer, and this is its worst case (6 bytes each).
+python3 -c 'import json; print(json.dumps({"zen": "\u0001" * 255, "hook_id": 1}))' > "$WH_DIR/zen255.json"
+python3 -c 'import json; print(json.dumps({"zen": "z" * 256, "hook_id": 1}))' > "$WH_DIR/zen256.json"
+wh_post "$WH_DIR/zen255.json" ping 00000000-0000-0000-0000-000000000022
+t_eq "ping with a 255-byte zen of control characters -> 200, zen echoed whole" "200 255 true" \
+    "$WH_CODE $(jq -r '.zen | length' "$WH_DIR/body") $(jq -r '.zen == ("\u0001" * 255)' "$WH_DIR/body")"
+wh_post "$WH_DIR/zen256.json" ping 00000000-0000-0000-0000-000000000023
+t_eq "ping with a 256-byte zen -> 200, zen left out as too long" "200 pong" \
+    "$WH_CODE $(jq -r '.status + .zen' "$WH_DIR/body")"
 
 # --- signatures -------------------------------------------------------------------
 wh_clear_triggers

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "../../cmd/hub-webhook/webhook.h"
 
@@ -28,6 +29,33 @@ test_github_vector(void **state)
     webhook_secrets_wipe(&s);
     assert_null(s.raw);
     assert_int_equal(s.n, 0);
+}
+
+/* The keyed context copied per request and the one-shot fallback (used
+ * when OpenSSL could not key one) give the same answers. */
+static void
+test_keyed_and_one_shot_agree(void **state)
+{
+    struct webhook_secrets s = WEBHOOK_SECRETS_INIT;
+    unsigned char mac[WEBHOOK_MAC_LEN];
+
+    assert_int_equal(webhook_secrets_parse(&s, "old\nIt's a Secret to Everybody\n", 31), 0);
+    assert_int_equal(s.n, 2);
+    assert_non_null(s.keyed[0]);
+    assert_non_null(s.keyed[1]);
+    assert_int_equal(webhook_signature_parse(VECTOR, mac), 0);
+    for (int round = 0; round < 2; round++) {
+        /* Many times: the keyed context must not be consumed by a check. */
+        for (int i = 0; i < 3; i++) {
+            assert_int_equal(webhook_signature_check(&s, "Hello, World!", 13, mac), 1);
+            assert_int_equal(webhook_signature_check(&s, "Hello, World?", 13, mac), 0);
+        }
+        EVP_MAC_CTX_free(s.keyed[1]);
+        s.keyed[1] = NULL;
+    }
+    webhook_secrets_wipe(&s);
+    for (size_t i = 0; i < WEBHOOK_MAX_SECRETS; i++)
+        assert_null(s.keyed[i]);
 }
 
 static void
@@ -122,6 +150,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_github_vector),
+        cmocka_unit_test(test_keyed_and_one_shot_agree),
         cmocka_unit_test(test_signature_parse_table),
         cmocka_unit_test(test_secret_lines_table),
         cmocka_unit_test(test_rotation_any_secret_matches),
