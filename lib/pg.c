@@ -20,15 +20,9 @@
 int
 hub_pg_configured(void)
 {
-    static const char *const vars[] = { "HUB_PG_DSN", "PGHOST", "PGDATABASE", "PGSERVICE" };
+    const char *dsn = getenv("HUB_PG_DSN");
 
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-        const char *v = getenv(vars[i]);
-
-        if (v != NULL && *v != '\0')
-            return 1;
-    }
-    return 0;
+    return dsn != NULL && *dsn != '\0';
 }
 
 const char *

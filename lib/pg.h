@@ -20,7 +20,11 @@
  */
 int hub_pg_connect(PGconn **out);
 
-/* True when a DSN or PGHOST/PGDATABASE/PGSERVICE is set: a database is configured. */
+/*
+ * True when $HUB_PG_DSN is set. Programs whose database writes are optional
+ * (hub-webhook's deliveries, hub-gitops' runs) write only then, so that a
+ * PGHOST left in a shell or a test harness does not switch them on.
+ */
 int hub_pg_configured(void);
 
 /*
