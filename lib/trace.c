@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "hex.h"
 #include "buf.h"
 #include "hub.h"
 #include "log.h"
@@ -32,28 +33,14 @@
 
 /* ---- trace context -------------------------------------------------- */
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;              /* upper case is invalid in traceparent */
-}
-
 /* n bytes from 2n lower-case hex characters; -1 on anything else. */
 static int
 unhex(const char *s, unsigned char *out, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval(s[2 * i]), lo = hi < 0 ? -1 : hexval(s[2 * i + 1]);
-
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return 0;
+    /* upper case is invalid in a traceparent */
+    if (strspn(s, "0123456789abcdef") < 2 * n)
+        return -1;
+    return hub_hex_decode(s, n, out);
 }
 
 static int

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "buf.h"
 #include "metrics.h"
 
@@ -107,18 +108,6 @@ out:
     return rc;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode s[0..n) and store it under key. */
 static int
 set_decoded(struct metrics_dsn *d, const char *key, const char *s, size_t n)
@@ -126,18 +115,8 @@ set_decoded(struct metrics_dsn *d, const char *key, const char *s, size_t n)
     struct hub_buf v = HUB_BUF_INIT(MAX_DSN_VALUE);
     int rc = -1;
 
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-
-        if (c == '%') {
-            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
-                goto out;
-            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        }
-        if (c == '\0' || hub_buf_appendc(&v, c) != 0)
-            goto out;
-    }
+    if (hub_percent_decode(s, n, 0, &v) != 0 || memchr(hub_buf_str(&v), '\0', v.len) != NULL)
+        goto out;
     rc = set_key(d, key, strlen(key), hub_buf_str(&v), v.len);
 out:
     hub_buf_release(&v);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hex.h"
 #include "webhook.h"
 
 static int
@@ -35,43 +36,6 @@ webhook_body_type(const char *ct)
     return WEBHOOK_BODY_OTHER;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* URL-decode [p, end) into out: '+' is a space, %XX a byte. */
-static int
-decode(const char *p, const char *end, struct hub_buf *out)
-{
-    if (hub_buf_reserve(out, (size_t)(end - p)) != HUB_BUF_OK)
-        return -1;
-    while (p < end) {
-        char c = *p++;
-
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%') {
-            int hi = end - p >= 2 ? hexval(p[0]) : -1, lo = hi < 0 ? -1 : hexval(p[1]);
-
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = (char)(hi << 4 | lo);
-            p += 2;
-        }
-        if (hub_buf_appendc(out, c) != HUB_BUF_OK)
-            return -1;
-    }
-    return 0;
-}
-
 int
 webhook_form_payload(const char *body, size_t len, struct hub_buf *out)
 {
@@ -85,7 +49,7 @@ webhook_form_payload(const char *body, size_t len, struct hub_buf *out)
 
         if ((size_t)(field_end - p) >= 8 && memcmp(p, "payload=", 8) == 0) {
             /* Two payload fields are ambiguous: which one did the MAC mean? */
-            if (found || decode(p + 8, field_end, out) != 0) {
+            if (found || hub_percent_decode(p + 8, (size_t)(field_end - (p + 8)), 1, out) != 0) {
                 hub_buf_truncate(out, start);
                 return -1;
             }

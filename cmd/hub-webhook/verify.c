@@ -17,6 +17,7 @@
 #include <openssl/hmac.h>
 #include <openssl/params.h>
 
+#include "hex.h"
 #include "hub.h"
 #include "log.h"
 #include "secret.h"
@@ -139,18 +140,6 @@ out:
     return rc;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int
 webhook_signature_parse(const char *header, unsigned char mac[WEBHOOK_MAC_LEN])
 {
@@ -161,14 +150,7 @@ webhook_signature_parse(const char *header, unsigned char mac[WEBHOOK_MAC_LEN])
     header += sizeof prefix - 1;
     if (strlen(header) != 2 * WEBHOOK_MAC_LEN)
         return -1;
-    for (size_t i = 0; i < WEBHOOK_MAC_LEN; i++) {
-        int hi = hexval(header[2 * i]), lo = hexval(header[2 * i + 1]);
-
-        if (hi < 0 || lo < 0)
-            return -1;
-        mac[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return 0;
+    return hub_hex_decode(header, WEBHOOK_MAC_LEN, mac);
 }
 
 /* HMAC-SHA256(secret i, body) into out. A copy of the keyed context, so
