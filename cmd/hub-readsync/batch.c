@@ -16,7 +16,7 @@ readsync_batch_init(struct readsync_batch *b)
 {
     memset(b, 0, sizeof *b);
     hub_buf_init(&b->copy, READSYNC_MAX_BATCH_BYTES + READSYNC_MAX_LINE);
-    bson_init(&b->ids);
+    b->ids = bson_new();
 }
 
 static void
@@ -31,7 +31,7 @@ void
 readsync_batch_reset(struct readsync_batch *b)
 {
     hub_buf_reset(&b->copy);
-    bson_reinit(&b->ids);
+    bson_reinit(b->ids);
     release_rejects(b);
     b->nrows = 0;
     b->read = 0;
@@ -42,7 +42,7 @@ readsync_batch_release(struct readsync_batch *b)
 {
     release_rejects(b);
     hub_buf_release(&b->copy);
-    bson_destroy(&b->ids);
+    bson_clear(&b->ids);
     free(b->row_end);
     free(b->row_bad);
     free(b->rejects);
@@ -109,7 +109,7 @@ add_row(struct readsync_batch *b, const bson_value_t *id)
     }
     b->row_bad[b->nrows] = 0;
     bson_uint32_to_string((uint32_t)b->nrows, &k, key, sizeof key);
-    if (!bson_append_value(&b->ids, k, -1, id))
+    if (!bson_append_value(b->ids, k, -1, id))
         return no_memory();
     b->row_end[b->nrows++] = b->copy.len;
     return 0;
@@ -149,7 +149,7 @@ readsync_batch_reject_row(struct readsync_batch *b, size_t i, const char *reason
     const char *k;
 
     bson_uint32_to_string((uint32_t)i, &k, key, sizeof key);
-    if (i >= b->nrows || !bson_iter_init_find(&it, &b->ids, k))
+    if (i >= b->nrows || !bson_iter_init_find(&it, b->ids, k))
         return hub_fail(EX_SOFTWARE, "readsync_no_such_row", HUB_INT("row", i));
     b->row_bad[i] = 1;
     return add_reject(b, bson_iter_value(&it), reason);

@@ -138,7 +138,8 @@ struct readsync_batch {
     struct hub_buf copy;      /* the mapped rows in COPY text */
     size_t *row_end;          /* offset in copy just past row i */
     unsigned char *row_bad;   /* row i was refused by PostgreSQL */
-    bson_t ids;               /* array: _id of row i under key "i" */
+    bson_t *ids;              /* owned array: _id of row i under key "i" (a
+                                 pointer: bson_t wants 128-byte alignment) */
     size_t nrows, cap;
     struct readsync_reject *rejects;
     size_t nrejects, rcap;

@@ -24,9 +24,10 @@ struct file_source {
     struct hub_buf line;      /* capped at READSYNC_MAX_LINE */
     long lineno;
     long docs, unreadable;
-    bson_t doc;               /* libbson's parse of the last line */
-    int have_doc;
-    bson_t fast;              /* the fast path's, reused line after line */
+    /* Pointers, not bson_t by value: bson_t wants 128-byte alignment and
+     * this struct comes from calloc. */
+    bson_t *doc;              /* owned: libbson's parse of the last line, or NULL */
+    bson_t *fast;             /* owned: the fast path's, reused line after line */
     char bad[READSYNC_MAX_REASON];
 };
 
@@ -85,10 +86,7 @@ file_next(struct readsync_source *s, const bson_t **doc, const char **bad)
 
     *doc = NULL;
     *bad = NULL;
-    if (fs->have_doc) {
-        bson_destroy(&fs->doc);
-        fs->have_doc = 0;
-    }
+    bson_clear(&fs->doc);
     for (;;) {
         errno = 0;
         got = read_line(fs);
@@ -106,16 +104,17 @@ file_next(struct readsync_source *s, const bson_t **doc, const char **bad)
     } else if (fs->line.data[strspn(fs->line.data, " \t")] != '{') {
         /* libbson would take "[1,2]" as the document {"0": 1, "1": 2} */
         snprintf(fs->bad, sizeof fs->bad, "line %ld: not a JSON object", fs->lineno);
-    } else if (readsync_ejson_fast(fs->line.data, len, &fs->fast)) {
+    } else if (readsync_ejson_fast(fs->line.data, len, fs->fast)) {
         fs->docs++;
-        *doc = &fs->fast;
-        return 0;
-    } else if (bson_init_from_json(&fs->doc, fs->line.data, (ssize_t)len, &err)) {
-        fs->have_doc = 1;
-        fs->docs++;
-        *doc = &fs->doc;
+        *doc = fs->fast;
         return 0;
     } else {
+        fs->doc = bson_new_from_json((const uint8_t *)fs->line.data, (ssize_t)len, &err);
+        if (fs->doc != NULL) {
+            fs->docs++;
+            *doc = fs->doc;
+            return 0;
+        }
         snprintf(fs->bad, sizeof fs->bad, "line %ld: not an Extended-JSON document: %.150s",
                  fs->lineno, err.message);
     }
@@ -137,9 +136,8 @@ file_close(struct readsync_source *s)
 
     if (fs == NULL)
         return;
-    if (fs->have_doc)
-        bson_destroy(&fs->doc);
-    bson_destroy(&fs->fast);
+    bson_destroy(fs->doc);
+    bson_destroy(fs->fast);
     if (fs->close_f)
         fclose(fs->f);
     hub_buf_release(&fs->line);
@@ -166,7 +164,7 @@ readsync_source_file_open(struct readsync_source *s, const char *path)
         return hub_fail(EX_OSERR, "readsync_out_of_memory");
     s->impl = fs;
     hub_buf_init(&fs->line, READSYNC_MAX_LINE);
-    bson_init(&fs->fast);
+    fs->fast = bson_new();
     if (strcmp(path, "-") == 0) {
         fs->f = stdin;
         return 0;

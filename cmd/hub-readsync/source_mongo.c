@@ -98,7 +98,7 @@ written_ids(const struct readsync_batch *b, bson_t *selector)
 
     BSON_APPEND_DOCUMENT_BEGIN(selector, "_id", &in);
     BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
-    bson_iter_init(&it, &b->ids);
+    bson_iter_init(&it, b->ids);
     for (size_t i = 0; bson_iter_next(&it); i++) {
         if (b->row_bad[i])
             continue;

@@ -47,7 +47,7 @@ our_collection(const struct cmd_ctx *c, const char *field)
     char ns[sizeof c->srv->ns];
     int n;
 
-    if (!bson_iter_init_find(&it, &c->req->cmd, field) || !BSON_ITER_HOLDS_UTF8(&it))
+    if (!bson_iter_init_find(&it, c->req->cmd, field) || !BSON_ITER_HOLDS_UTF8(&it))
         return NULL;
     n = snprintf(ns, sizeof ns, "%s.%s", c->req->db, bson_iter_utf8(&it, NULL));
     if (n < 0 || (size_t)n >= sizeof ns || strcmp(ns, c->srv->ns) != 0)
@@ -165,7 +165,7 @@ fill_batch(struct mw_server *srv, struct mw_cursor *cur, long long max, bson_t *
     while (cur->pos < cur->n && cur->left != 0 && (max < 0 || (long long)count < max)) {
         const bson_t *doc = srv->store.docs[cur->idx[cur->pos]].doc;
 
-        if (!mw_filter_match(&cur->filter, doc)) {
+        if (!mw_filter_match(cur->filter, doc)) {
             cur->pos++;
             continue;
         }
@@ -194,7 +194,7 @@ cursor_free(struct mw_cursor *cur)
     if (cur == NULL)
         return;
     free(cur->idx);
-    bson_destroy(&cur->filter);
+    bson_destroy(cur->filter);
     free(cur);
 }
 
@@ -298,7 +298,7 @@ get_bool(const bson_t *cmd, const char *key)
 static enum mw_action
 cmd_find(struct cmd_ctx *c, bson_t *reply)
 {
-    const bson_t *cmd = &c->req->cmd;
+    const bson_t *cmd = c->req->cmd;
     long long batch = get_int(cmd, "batchSize", MW_DEFAULT_FIRST_BATCH);
     long long limit = get_int(cmd, "limit", 0);
     long long skip = get_int(cmd, "skip", 0);
@@ -320,7 +320,7 @@ cmd_find(struct cmd_ctx *c, bson_t *reply)
     cur = calloc(1, sizeof *cur);
     if (cur == NULL)
         return fail(reply, 1, "InternalError", "out of memory");
-    bson_copy_to(&filter, &cur->filter);
+    cur->filter = bson_copy(&filter);
     cur->left = limit == 0 ? -1 : llabs(limit);
     pthread_mutex_lock(&srv->lock);
     cur->id = srv->next_cursor_id++;
@@ -347,7 +347,7 @@ cursor_find(struct mw_server *srv, int64_t id)
 static enum mw_action
 cmd_get_more(struct cmd_ctx *c, bson_t *reply)
 {
-    const bson_t *cmd = &c->req->cmd;
+    const bson_t *cmd = c->req->cmd;
     long long batch = get_int(cmd, "batchSize", 0);
     int64_t id = get_int(cmd, "getMore", 0);
     struct mw_cursor *cur;
@@ -382,7 +382,7 @@ cmd_kill_cursors(struct cmd_ctx *c, bson_t *reply)
     bson_iter_t it, arr;
 
     pthread_mutex_lock(&c->srv->lock);
-    if (bson_iter_init_find(&it, &c->req->cmd, "cursors") && BSON_ITER_HOLDS_ARRAY(&it) &&
+    if (bson_iter_init_find(&it, c->req->cmd, "cursors") && BSON_ITER_HOLDS_ARRAY(&it) &&
         bson_iter_recurse(&it, &arr)) {
         while (bson_iter_next(&arr)) {
             int64_t id = bson_iter_as_int64(&arr);
@@ -449,7 +449,7 @@ apply_updates(struct cmd_ctx *c, long long *n, long long *modified, char *err,
     bson_iter_t it, arr;
     int ours = our_collection(c, "update") != NULL;
 
-    if (!bson_iter_init_find(&it, &c->req->cmd, "updates") || !BSON_ITER_HOLDS_ARRAY(&it)) {
+    if (!bson_iter_init_find(&it, c->req->cmd, "updates") || !BSON_ITER_HOLDS_ARRAY(&it)) {
         snprintf(err, errlen, "update without updates");
         return -1;
     }
@@ -531,7 +531,7 @@ mw_command_run(struct mw_server *srv, int64_t conn_id, const struct mw_request *
     char msg[256];
 
     bson_init(reply);
-    if (bson_iter_init(&it, &req->cmd) && bson_iter_next(&it))
+    if (bson_iter_init(&it, req->cmd) && bson_iter_next(&it))
         c.name = bson_iter_key(&it);
     hub_log(HUB_LOG_DEBUG, "mw_command", HUB_STR("cmd", c.name), HUB_STR("db", req->db),
             HUB_INT("conn", conn_id));
@@ -541,4 +541,11 @@ mw_command_run(struct mw_server *srv, int64_t conn_id, const struct mw_request *
     }
     snprintf(msg, sizeof msg, "no such command: '%.100s'", c.name);
     return fail(reply, 59, "CommandNotFound", msg);
+}
+
+void
+mw_cursors_release(struct mw_server *srv)
+{
+    while (srv->cursors != NULL)
+        cursor_kill(srv, srv->cursors->id);
 }

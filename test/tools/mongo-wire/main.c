@@ -5,7 +5,13 @@
  * 127.0.0.1.
  *
  * Signals: SIGUSR1 dumps the collection (--dump, --status-file); SIGTERM
- * and SIGINT dump it and exit 0.
+ * and SIGINT end every connection, dump it and exit 0.
+ *
+ * The main thread owns each connection (its struct, socket and thread) and
+ * the connection thread only borrows it (it shuts the socket down when done,
+ * never closes it, so main never touches a reused fd): finished threads are
+ * joined and freed before each accept, the rest are shut down and joined at
+ * exit, so the store and cursors are freed with no thread left to use them.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -45,6 +51,8 @@ struct mw_conn {
     struct mw_server *srv;
     int fd;
     int64_t id;
+    pthread_t thread;
+    struct mw_conn *next;     /* main thread only */
 };
 
 static int
@@ -103,19 +111,16 @@ serve_connection(struct mw_conn *c)
         struct mw_request req;
         bson_t reply;
         enum mw_action act;
+        int wants_reply;
 
         if (mw_wire_read(c->fd, &req) != 0)
             return;
         act = mw_command_run(c->srv, c->id, &req, &reply);
-        if (act == MW_ACT_CLOSE) {
-            bson_destroy(&req.cmd);
-            bson_destroy(&reply);
-            return;
-        }
-        if (!(req.opcode == MW_OP_MSG && (req.flags & MW_MSG_MORE_TO_COME)) &&
+        wants_reply = !(req.opcode == MW_OP_MSG && (req.flags & MW_MSG_MORE_TO_COME));
+        if (act == MW_ACT_REPLY && wants_reply &&
             mw_wire_reply(c->fd, &req, &reply, &next_id) != 0)
             act = MW_ACT_CLOSE;
-        bson_destroy(&req.cmd);
+        bson_destroy(req.cmd);
         bson_destroy(&reply);
         if (act == MW_ACT_CLOSE)
             return;
@@ -128,10 +133,50 @@ connection_thread(void *arg)
     struct mw_conn *c = arg;
 
     serve_connection(c);
+    /* The client sees the drop now; the fd is closed when main reaps us. */
+    shutdown(c->fd, SHUT_RDWR);
     hub_log(HUB_LOG_DEBUG, "mw_disconnect", HUB_INT("conn", c->id));
+    return NULL;
+}
+
+static void
+conn_free(struct mw_conn *c)
+{
     close(c->fd);
     free(c);
-    return NULL;
+}
+
+/* Join and free the connections whose threads have returned. */
+static void
+reap_finished(struct mw_conn **conns)
+{
+    struct mw_conn **pp = conns;
+
+    while (*pp != NULL) {
+        struct mw_conn *c = *pp;
+
+        if (pthread_tryjoin_np(c->thread, NULL) != 0) {
+            pp = &c->next;
+            continue;
+        }
+        *pp = c->next;
+        conn_free(c);
+    }
+}
+
+/* End every connection: shutdown() wakes a thread blocked on its socket. */
+static void
+stop_all(struct mw_conn **conns)
+{
+    for (struct mw_conn *c = *conns; c != NULL; c = c->next)
+        shutdown(c->fd, SHUT_RDWR);
+    while (*conns != NULL) {
+        struct mw_conn *c = *conns;
+
+        pthread_join(c->thread, NULL);
+        *conns = c->next;
+        conn_free(c);
+    }
 }
 
 static int
@@ -156,19 +201,19 @@ listen_loopback(unsigned long long port, unsigned long long *bound)
     return fd;
 }
 
+/* Accept one connection onto conns, with its thread started. */
 static void
-accept_one(struct mw_server *srv, int lfd)
+accept_one(struct mw_server *srv, int lfd, struct mw_conn **conns)
 {
     int one = 1;
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     struct mw_conn *c;
-    pthread_t t;
 
     if (fd < 0)
         return;
     /* Replies are single writes; without NODELAY, delayed ACKs cost 40 ms. */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    c = malloc(sizeof *c);
+    c = calloc(1, sizeof *c);
     if (c == NULL) {
         close(fd);
         return;
@@ -178,12 +223,12 @@ accept_one(struct mw_server *srv, int lfd)
     pthread_mutex_lock(&srv->lock);
     c->id = ++srv->next_conn_id;
     pthread_mutex_unlock(&srv->lock);
-    if (pthread_create(&t, NULL, connection_thread, c) != 0) {
-        close(fd);
-        free(c);
+    if (pthread_create(&c->thread, NULL, connection_thread, c) != 0) {
+        conn_free(c);
         return;
     }
-    pthread_detach(t);
+    c->next = *conns;
+    *conns = c;
 }
 
 static void
@@ -197,9 +242,9 @@ dump(struct mw_server *srv)
     pthread_mutex_unlock(&srv->lock);
 }
 
-/* Accept and handle signals until SIGTERM/SIGINT. */
+/* Accept and handle signals until SIGTERM/SIGINT (0), connections on conns. */
 static int
-serve(struct mw_server *srv, int lfd, int sfd)
+serve(struct mw_server *srv, int lfd, int sfd, struct mw_conn **conns)
 {
     struct pollfd pfd[2] = { { lfd, POLLIN, 0 }, { sfd, POLLIN, 0 } };
     struct signalfd_siginfo si;
@@ -207,13 +252,15 @@ serve(struct mw_server *srv, int lfd, int sfd)
     for (;;) {
         if (poll(pfd, 2, -1) < 0 && errno != EINTR)
             return EX_OSERR;
-        if (pfd[0].revents & POLLIN)
-            accept_one(srv, lfd);
+        if (pfd[0].revents & POLLIN) {
+            reap_finished(conns);
+            accept_one(srv, lfd, conns);
+        }
         if (!(pfd[1].revents & POLLIN) || read(sfd, &si, sizeof si) != sizeof si)
             continue;
-        dump(srv);
         if (si.ssi_signo != SIGUSR1)
             return 0;
+        dump(srv);
     }
 }
 
@@ -267,6 +314,7 @@ main(int argc, char **argv)
 {
     struct mw_options o = { .db = "reading-analytics", .collection = "articles" };
     struct mw_server srv = { .lock = PTHREAD_MUTEX_INITIALIZER, .next_cursor_id = 1000 };
+    struct mw_conn *conns = NULL;
     int lfd = -1, sfd = -1;
     int rc;
 
@@ -286,7 +334,16 @@ main(int argc, char **argv)
     srv.status_path = o.status_file;
     rc = start(&srv, &o, &lfd, &sfd);
     if (rc == 0)
-        rc = serve(&srv, lfd, sfd);
-    /* Connection threads may still hold the lock: exit without releasing. */
+        rc = serve(&srv, lfd, sfd, &conns);
+    stop_all(&conns);
+    /* After the joins: the dump holds every update a client saw answered. */
+    if (rc == 0)
+        dump(&srv);
+    mw_cursors_release(&srv);
+    mw_store_release(&srv.store);
+    if (lfd >= 0)
+        close(lfd);
+    if (sfd >= 0)
+        close(sfd);
     return rc;
 }

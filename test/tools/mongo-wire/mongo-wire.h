@@ -18,6 +18,10 @@
  *
  * Every piece of shared state lives in struct mw_server and is touched only
  * with mw_server.lock held.
+ *
+ * No struct here holds a bson_t by value: libbson declares bson_t with
+ * 128-byte alignment, which malloc does not give, so documents a struct
+ * keeps are bson_t * from bson_new()/bson_copy(), owned by that struct.
  */
 #ifndef MONGO_WIRE_H
 #define MONGO_WIRE_H
@@ -127,7 +131,7 @@ struct mw_cursor {
     size_t *idx;            /* candidate documents, in sort order */
     size_t n, pos;
     long long left;         /* documents the limit still allows; -1 none */
-    bson_t filter;          /* re-checked on getMore, as mongod does */
+    bson_t *filter;         /* owned; re-checked on getMore, as mongod does */
     struct mw_cursor *next;
 };
 
@@ -150,12 +154,13 @@ struct mw_request {
     int32_t request_id;
     int32_t opcode;         /* MW_OP_QUERY or MW_OP_MSG */
     uint32_t flags;         /* OP_MSG flag bits */
-    bson_t cmd;             /* kind-0 body with kind-1 sequences as arrays */
+    bson_t *cmd;            /* owned: kind-0 body with kind-1 sequences as arrays */
     char db[128];           /* $db, or the OP_QUERY namespace's database */
 };
 
 /* Read one request. Returns 0, 1 on clean EOF, -1 on a broken or
- * unsupported message (logged). req->cmd must be destroyed on 0. */
+ * unsupported message (logged). req->cmd is set only on 0, and the caller
+ * destroys it. */
 int mw_wire_read(int fd, struct mw_request *req);
 /* Send reply as OP_REPLY (to an OP_QUERY) or OP_MSG. Returns 0 or -1. */
 int mw_wire_reply(int fd, const struct mw_request *req, const bson_t *reply,
@@ -171,5 +176,7 @@ enum mw_action {
 /* Run one command; reply is initialised by the callee. */
 enum mw_action mw_command_run(struct mw_server *srv, int64_t conn_id,
                               const struct mw_request *req, bson_t *reply);
+/* Free every open cursor (at exit, no connection left). */
+void mw_cursors_release(struct mw_server *srv);
 
 #endif

@@ -124,7 +124,7 @@ parse_query(const uint8_t *p, size_t n, struct mw_request *req)
         return -1;
     /* Read preferences wrap the command as {$query: {...}, $readPreference}. */
     if (!bson_iter_init_find(&it, &q, "$query")) {
-        bson_copy_to(&q, &req->cmd);
+        req->cmd = bson_copy(&q);
         return 0;
     }
     if (!BSON_ITER_HOLDS_DOCUMENT(&it))
@@ -132,7 +132,7 @@ parse_query(const uint8_t *p, size_t n, struct mw_request *req)
     bson_iter_document(&it, &len, &data);
     if (!bson_init_static(&inner, data, len))
         return -1;
-    bson_copy_to(&inner, &req->cmd);
+    req->cmd = bson_copy(&inner);
     return 0;
 }
 
@@ -174,7 +174,7 @@ take_db(struct mw_request *req)
     uint32_t len;
     const char *db;
 
-    if (!bson_iter_init_find(&it, &req->cmd, "$db") || !BSON_ITER_HOLDS_UTF8(&it))
+    if (!bson_iter_init_find(&it, req->cmd, "$db") || !BSON_ITER_HOLDS_UTF8(&it))
         return copy_db(req, "admin", 5);
     db = bson_iter_utf8(&it, &len);
     return copy_db(req, db, len);
@@ -193,7 +193,7 @@ parse_msg(const uint8_t *p, size_t n, struct mw_request *req)
     req->flags = (uint32_t)get_i32(p);
     end = p + n - ((req->flags & MW_MSG_CHECKSUM_PRESENT) ? 4 : 0);
     p += 4;
-    bson_init(&req->cmd);
+    req->cmd = bson_new();
     while (p < end) {
         uint8_t kind = *p++;
         size_t len = kind == 0 ? bson_len_at(p, (size_t)(end - p))
@@ -202,10 +202,10 @@ parse_msg(const uint8_t *p, size_t n, struct mw_request *req)
         if (len == 0 || len > (size_t)(end - p))
             return -1;
         if (kind == 0 && !have_body) {
-            if (!bson_init_static(&body, p, len) || !bson_concat(&req->cmd, &body))
+            if (!bson_init_static(&body, p, len) || !bson_concat(req->cmd, &body))
                 return -1;
             have_body = 1;
-        } else if (kind != 1 || append_sequence(&req->cmd, p, len) != 0) {
+        } else if (kind != 1 || append_sequence(req->cmd, p, len) != 0) {
             return -1;
         }
         p += len;
@@ -242,8 +242,7 @@ mw_wire_read(int fd, struct mw_request *req)
         rc = -1;
     free(body);
     if (rc != 0) {
-        if (req->opcode == MW_OP_MSG)
-            bson_destroy(&req->cmd);
+        bson_clear(&req->cmd);
         return hub_fail(-1, "mw_unsupported_message", HUB_INT("opcode", req->opcode));
     }
     return 0;
