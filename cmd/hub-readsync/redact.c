@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "readsync.h"
 
 static char *
@@ -25,18 +26,6 @@ dup_n(const char *s, size_t n)
         p[n] = '\0';
     }
     return p;
-}
-
-static int
-hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* The percent-decoded copy of s (the driver keeps user and password
@@ -53,8 +42,8 @@ percent_decoded(const char *s)
     if (out == NULL)
         return NULL;
     for (size_t i = 0; i < n; i++) {
-        int hi = i + 2 < n && s[i] == '%' ? hex_value(s[i + 1]) : -1;
-        int lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
+        int hi = i + 2 < n && s[i] == '%' ? hub_hex_value(s[i + 1]) : -1;
+        int lo = hi >= 0 ? hub_hex_value(s[i + 2]) : -1;
 
         if (hi >= 0 && lo >= 0) {
             out[o++] = (char)(hi * 16 + lo);
