@@ -24,6 +24,8 @@ int
 webhook_parse_args(struct webhook_opts *o, int argc, char **argv)
 {
     const struct hub_opt opts[] = {
+        { "body-timeout", 0, "HUB_WEBHOOK_BODY_TIMEOUT", HUB_OPT_UINT, &o->body_timeout_s, 1,
+          86400, "SECONDS", "drop a request whose body is not in this long after its headers" },
         { "exec", 0, "HUB_WEBHOOK_EXEC", HUB_OPT_STR, &o->exec, 0, 0, "CMD",
           "hand over by running CMD NAME with the trigger on stdin (no systemd)" },
         { "exec-timeout", 0, "HUB_WEBHOOK_EXEC_TIMEOUT", HUB_OPT_UINT, &o->exec_timeout_s, 1, 86400,
@@ -33,7 +35,7 @@ webhook_parse_args(struct webhook_opts *o, int argc, char **argv)
         { "listen", 'l', "HUB_WEBHOOK_LISTEN", HUB_OPT_STR, &o->listen, 0, 0, "ADDR:PORT",
           "listen here when no socket is passed by systemd" },
         { "max-body", 0, "HUB_WEBHOOK_MAX_BODY", HUB_OPT_UINT, &o->max_body, 1024,
-          100ull * 1024 * 1024, "BYTES", "larger bodies are refused with 413" },
+          WEBHOOK_MAX_BUFFERED, "BYTES", "larger bodies are refused with 413" },
         { "max-connections", 0, "HUB_WEBHOOK_MAX_CONNECTIONS", HUB_OPT_UINT, &o->max_conns, 1,
           65536, "N", "connections open at once" },
         { "max-header", 0, "HUB_WEBHOOK_MAX_HEADER", HUB_OPT_UINT, &o->max_header, 4096,

@@ -102,7 +102,7 @@ static void
 load_log(struct webhook_replay *r)
 {
     struct hub_buf text = HUB_BUF_INIT(8 * r->cap * (WEBHOOK_GUID_MAX + 2));
-    char *line, *nl;
+    char *line, *nl, *end;
 
     if (hub_file_read(r->log_path, text.max, &text) != 0) {
         if (errno != ENOENT)
@@ -111,11 +111,16 @@ load_log(struct webhook_replay *r)
         hub_buf_release(&text);
         return;
     }
-    for (line = text.data; line != NULL && *line != '\0'; line = nl) {
-        nl = strchr(line, '\n');
-        if (nl != NULL)
-            *nl++ = '\0';
-        apply_line(r, line);
+    /* Every line to the end: a blank or garbled line (a crash, a person's
+     * editor) is skipped, never the end of what is remembered. */
+    end = text.data + text.len;
+    for (line = text.data; line < end; line = nl) {
+        nl = memchr(line, '\n', (size_t)(end - line));
+        if (nl == NULL)
+            nl = end;
+        *nl++ = '\0';
+        if (line[0] != '\0')
+            apply_line(r, line);
     }
     hub_buf_release(&text);
 }

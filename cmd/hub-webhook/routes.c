@@ -410,6 +410,18 @@ begin(struct webhook_ctx *ctx, struct MHD_Connection *conn, struct req *req, con
     return MHD_YES;
 }
 
+/* libmicrohttpd's connection timeout is an idle timeout: a client that
+ * trickles a byte every few seconds would hold its connection, and its
+ * share of the body budget, for as long as it likes. So the body as a
+ * whole has a deadline too, checked whenever a piece of it arrives. */
+static int
+body_overdue(const struct webhook_ctx *ctx, const struct req *req)
+{
+    int64_t limit_ns = (int64_t)ctx->opts->body_timeout_s * 1000000000;
+
+    return hub_time_mono_ns() - req->start_mono_ns > limit_ns;
+}
+
 /* Buffer a piece of body, cutting off at the cap and at the process-wide
  * budget (WEBHOOK_MAX_BUFFERED) so memory stays bounded whatever the
  * clients do. */
@@ -421,6 +433,11 @@ take_body(struct webhook_ctx *ctx, struct MHD_Connection *conn, struct req *req,
     uint64_t before;
 
     req->body_bytes += n;
+    if (body_overdue(ctx, req)) {
+        hub_buf_release(&req->body);
+        req->reason = "body not complete within --body-timeout";
+        return MHD_NO;                  /* close the connection, no answer */
+    }
     if (req->responded)
         return MHD_YES;                 /* answered already: discard */
     if (req->body_bytes > cap) {

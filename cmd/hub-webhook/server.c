@@ -290,6 +290,7 @@ log_started(const struct webhook_ctx *ctx, int activated)
                                             : HUB_STR("trigger_dir", o->trigger_dir),
             HUB_INT("repos", ctx->repos.n), HUB_INT("secrets", ctx->secrets.n),
             HUB_INT("max_body", o->max_body), HUB_INT("timeout_s", o->timeout_s),
+            HUB_INT("body_timeout_s", o->body_timeout_s),
             HUB_INT("exit_idle_s", o->exit_idle_s), HUB_BOOL("tracing", ctx->tracer != NULL),
             HUB_BOOL("database", ctx->deliveries != NULL));
 }

@@ -71,10 +71,12 @@ struct webhook_opts {
     unsigned long long exit_idle_s;
     unsigned long long exec_timeout_s;
     unsigned long long replay_size;
+    unsigned long long body_timeout_s;   /* headers to the last body byte */
 };
 
 #define WEBHOOK_OPTS_INIT { WEBHOOK_LISTEN_DEFAULT, NULL, WEBHOOK_TRIGGER_DIR_DEFAULT, NULL, NULL, \
-                            HUB_MAX_WEBHOOK_BODY, 10, 256, 128, 16384, 0, 900, WEBHOOK_REPLAY_MIN }
+                            HUB_MAX_WEBHOOK_BODY, 10, 256, 128, 16384, 0, 900, WEBHOOK_REPLAY_MIN, \
+                            30 }
 
 /* Returns 0, HUB_OPT_DONE after --help/--version, or EX_USAGE. */
 int webhook_parse_args(struct webhook_opts *o, int argc, char **argv);

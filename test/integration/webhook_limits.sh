@@ -3,7 +3,9 @@
 # Content-Length is answered 413 without the body being read (RSS grows by
 # less than 1 MiB), a chunked body past the cap is cut off, oversized
 # headers are refused, a slow client is dropped at the timeout while other
-# requests are served, and the per-address connection limit holds.
+# requests are served, a client trickling its body (never idle long enough
+# for the idle timeout) is dropped at the body deadline, and the
+# per-address connection limit holds.
 . "$(dirname "$0")/../lib.sh"
 . "$HUB_TOP/test/fixtures/github/harness.bash"
 t_need curl openssl jq
@@ -13,7 +15,7 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 health() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$WH_PORT/health"; }
 
 wh_setup
-wh_start --timeout 2 --max-per-ip 4 --max-body 1048576
+wh_start --timeout 2 --body-timeout 3 --max-per-ip 4 --max-body 1048576
 F=$WH_FIX
 
 # Warm up: a few requests so the pools exist before we measure.
@@ -82,6 +84,23 @@ for fd in 8 3; do
 done
 t_check "... the body-stalled one is logged as aborted" \
     grep -q '"delivery":"00000000-0000-0000-0000-000000000105".*"outcome":"aborted"' "$WH_DIR/log"
+
+# A trickle: one body byte a second, never idle for the 2 s idle timeout.
+# The body deadline (3 s after the headers) drops it; without one it would
+# hold its connection for as long as it kept trickling (15 s here).
+exec 9<>"/dev/tcp/127.0.0.1/$WH_PORT"
+printf 'POST /hooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: 00000000-0000-0000-0000-000000000106\r\nX-Hub-Signature-256: sha256=%064d\r\nContent-Length: 100\r\n\r\n{' 0 >&9
+( for _ in $(seq 1 15); do sleep 1; printf ' ' >&9 2>/dev/null || exit 0; done ) &
+trickler=$!
+t0=$(date +%s%N)
+timeout 30 cat <&9 >/dev/null
+held_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+kill "$trickler" 2>/dev/null; wait "$trickler" 2>/dev/null
+exec 9<&-
+t_check "a trickling client is dropped at the body deadline (held ${held_ms} ms, < 8000)" \
+    test "$held_ms" -lt 8000
+t_check "... logged as aborted with the reason" \
+    grep -q '"delivery":"00000000-0000-0000-0000-000000000106".*"outcome":"aborted".*"reason":"body not complete within --body-timeout"' "$WH_DIR/log"
 
 # Per-address limit (4): hold four connections open, the fifth is refused.
 for fd in 4 5 6 7; do

@@ -87,6 +87,32 @@ test_survives_restart(void **state)
     rmdir(dir);
 }
 
+/* A blank or garbled line in the log (a crash, an editor) is skipped; the
+ * GUIDs after it are still remembered. */
+static void
+test_log_with_blank_lines(void **state)
+{
+    static const char text[] = "+first-guid\n\n+x/not-a-guid\n\n\n+after-blank\n+torn-at-the-e";
+    char dir[] = "/tmp/test_replay.XXXXXX", path[128];
+    struct webhook_replay r;
+    FILE *f;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/replay.log", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, sizeof text - 1, f), sizeof text - 1);
+    assert_int_equal(fclose(f), 0);
+
+    assert_int_equal(webhook_replay_init(&r, 4096, dir), 0);
+    assert_int_equal(webhook_replay_claim(&r, "first-guid"), 1);
+    assert_int_equal(webhook_replay_claim(&r, "after-blank"), 1);
+    assert_int_equal(webhook_replay_claim(&r, "x/not-a-guid"), 0);
+    webhook_replay_release(&r);
+    unlink(path);
+    rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -94,6 +120,7 @@ main(void)
         cmocka_unit_test(test_claim_forget),
         cmocka_unit_test(test_keeps_newest_cap),
         cmocka_unit_test(test_survives_restart),
+        cmocka_unit_test(test_log_with_blank_lines),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
