@@ -4,8 +4,8 @@
  * logging, no state. A document that cannot become a row gets a reason
  * ("timestamp: ...") instead, and the caller rejects it.
  *
- *   _id         ObjectId -> 24 hex digits; string -> itself; int32/int64 ->
- *               decimal; anything else -> its canonical Extended JSON
+ *   _id         ObjectId -> 24 hex digits; string -> itself; anything else
+ *               -> its canonical Extended JSON ({ "$numberInt" : "42" })
  *   timestamp   BSON date; ISO-8601 string; epoch number (seconds when
  *               |v| < 1e11, else milliseconds); missing/null -> NULL
  *   source, event_type   string; missing/null -> NULL
@@ -392,6 +392,16 @@ map_json(bson_iter_t *it, const char *field, struct hub_buf *out, char *reason, 
     }
 }
 
+/*
+ * mongo_id is the primary key the upsert skips duplicates by, so two
+ * distinct _ids must never share a text. Plain decimal for numbers did:
+ * "42", 42 and NumberLong(42) all became 42, and the later ones were taken
+ * for duplicates, marked processed and lost. Canonical Extended JSON keeps
+ * the type ({ "$numberInt" : "42" }, { "$numberLong" : "42" }). One
+ * collision is left on purpose: a string of 24 hex digits equals an
+ * ObjectId's text, because ObjectIds keep the old Go system's form and its
+ * rows must keep matching.
+ */
 int
 readsync_map_id(const bson_value_t *id, struct hub_buf *out, char *reason, size_t rlen)
 {
@@ -411,13 +421,10 @@ readsync_map_id(const bson_value_t *id, struct hub_buf *out, char *reason, size_
             return -1;
         }
         return hub_buf_append(out, id->value.v_utf8.str, id->value.v_utf8.len) == HUB_BUF_OK ? 0 : -2;
-    case BSON_TYPE_INT32:
-        return hub_buf_appendf(out, "%d", (int)id->value.v_int32) == HUB_BUF_OK ? 0 : -2;
-    case BSON_TYPE_INT64:
-        return hub_buf_appendf(out, "%lld", (long long)id->value.v_int64) == HUB_BUF_OK ? 0 : -2;
     default:
         break;
     }
+    /* libbson writes a value only inside a document: { "v" : <value> } */
     bson_append_value(&wrap, "v", 1, id);
     json = bson_as_canonical_extended_json(&wrap, &len);
     bson_destroy(&wrap);

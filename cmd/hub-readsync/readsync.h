@@ -67,8 +67,10 @@ int readsync_map_doc(const bson_t *doc, struct hub_buf *out, char *reason,
                      size_t reasonlen);
 
 /* The mongo_id text of an _id: ObjectId -> 24 hex digits, string -> itself,
- * int32/int64 -> decimal, anything else -> its canonical Extended JSON.
- * Returns 0, or -1 with reason set. */
+ * anything else -> its canonical Extended JSON as libbson writes it
+ * (int32 42 -> { "$numberInt" : "42" }), so _ids of different types never
+ * share a mongo_id. Returns 0, -1 with reason set, or -2 when out could not
+ * grow. */
 int readsync_map_id(const bson_value_t *id, struct hub_buf *out, char *reason,
                     size_t reasonlen);
 
@@ -180,8 +182,9 @@ struct readsync_source;
 struct readsync_source_ops {
     const char *kind;         /* "mongodb" or "file" */
     /* 0 with *doc set (borrowed until the next call), 0 with *doc NULL at
-     * the end, 0 with *doc NULL and *bad set for an unreadable input item,
-     * or an exit code (logged). */
+     * the end (for the file source also when a stop was asked while it
+     * waited for input), 0 with *doc NULL and *bad set for an unreadable
+     * input item, or an exit code (logged). */
     int (*next)(struct readsync_source *s, const bson_t **doc, const char **bad);
     /* Mark the batch's rows processed and its rejects rejected. Called
      * from the marking thread while next() runs on the reading thread. */
@@ -197,8 +200,10 @@ struct readsync_source {
 
 /* Open MongoDB (URI from the mongo_uri credential). 0 or an exit code. */
 int readsync_source_mongo_open(struct readsync_source *s, const struct readsync_opts *o);
-/* Open --from FILE or "-". 0 or EX_DATAERR (logged). */
-int readsync_source_file_open(struct readsync_source *s, const char *path);
+/* Open --from FILE or "-". While it waits for input it also waits for
+ * stop_fd (borrowed; -1 for none) to become readable, and then ends the
+ * input early. 0, EX_DATAERR or EX_OSERR (logged). */
+int readsync_source_file_open(struct readsync_source *s, const char *path, int stop_fd);
 
 /* ---- store_pg.c ---- */
 

@@ -15,12 +15,19 @@
  * The run ends when the source is drained, --limit is reached, or
  * SIGTERM/SIGINT asks to stop (the batches in hand are finished first, then
  * exit 75), and leaves one reading_sync_history row and one summary line.
- * Owns the source, the connection and both batches.
+ * The stop is a flag checked between documents and a self-pipe: a source
+ * that waits for input (stdin from a pipe that stays open) waits for the
+ * pipe too, since a flag cannot wake a blocked read and EINTR can be missed
+ * (the signal may land just before the read, or on another thread).
+ * Owns the source, the connection, the stop pipe and the batches.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hub.h"
 #include "log.h"
@@ -28,11 +35,20 @@
 #include "timefmt.h"
 
 static volatile sig_atomic_t stop_signal;
+/* The stop pipe's write end, for the handler; -1 when there is none. */
+static volatile sig_atomic_t stop_pipe_w = -1;
 
 static void
 on_stop(int sig)
 {
+    int saved_errno = errno;
+    ssize_t n;
+
     stop_signal = sig;
+    /* Non-blocking: when the pipe is full, it is readable already. */
+    n = write(stop_pipe_w, "", 1);
+    (void)n;
+    errno = saved_errno;
 }
 
 struct run {
@@ -40,6 +56,7 @@ struct run {
     struct readsync_source src;
     struct readsync_pg pg;
     struct readsync_batch batches[3];
+    int stop_pipe[2];         /* readable once SIGTERM/SIGINT came */
     long long read;           /* reading thread: documents taken so far */
     int64_t start_ns, start_ms, next_progress_ms;
 
@@ -60,18 +77,36 @@ struct run {
     long long duplicates;
 };
 
-static void
-install_signals(void)
+/* Create the stop pipe, then catch the stop signals. 0 or EX_OSERR. */
+static int
+install_signals(struct run *r)
 {
     struct sigaction sa;
 
+    if (pipe2(r->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+        return hub_fail(EX_OSERR, "readsync_pipe_failed", HUB_STR("error", strerror(errno)));
+    stop_pipe_w = r->stop_pipe[1];
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
+    /* The stop reaches a blocked read through the pipe, never through
+     * EINTR; every other slow call (a log line to a full pipe) resumes. */
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+    return 0;
+}
+
+/* The handler stays installed; the flag alone serves from here on. */
+static void
+close_stop_pipe(struct run *r)
+{
+    stop_pipe_w = -1;
+    for (size_t i = 0; i < 2; i++)
+        if (r->stop_pipe[i] >= 0)
+            close(r->stop_pipe[i]);
 }
 
 /* Remember what failed, for the history row; the detail is in the log. */
@@ -370,7 +405,7 @@ open_source(struct run *r)
     int rc;
 
     if (r->o->from != NULL)
-        rc = readsync_source_file_open(&r->src, r->o->from);
+        rc = readsync_source_file_open(&r->src, r->o->from, r->stop_pipe[0]);
     else
         rc = readsync_source_mongo_open(&r->src, r->o);
     if (rc != 0)
@@ -424,13 +459,14 @@ readsync_run(const struct readsync_opts *o)
     r.start_ms = hub_time_mono_ms();
     r.next_progress_ms = r.start_ms + (int64_t)o->progress_seconds * 1000;
     memcpy(r.src.where, "?", 2);
+    r.stop_pipe[0] = r.stop_pipe[1] = -1;
     pthread_mutex_init(&r.lock, NULL);
     pthread_cond_init(&r.cond, NULL);
     for (size_t i = 0; i < 3; i++)
         readsync_batch_init(&r.batches[i]);
-    install_signals();
+    rc = install_signals(&r);
     /* PostgreSQL first: when it is down, MongoDB is not even touched. */
-    if (!o->dry_run)
+    if (rc == 0 && !o->dry_run)
         rc = readsync_pg_open(&r.pg);
     if (rc == 0)
         rc = open_source(&r);
@@ -441,6 +477,7 @@ readsync_run(const struct readsync_opts *o)
     if (r.src.ops != NULL)
         r.src.ops->close(&r.src);
     readsync_pg_close(&r.pg);
+    close_stop_pipe(&r);
     for (size_t i = 0; i < 3; i++)
         readsync_batch_release(&r.batches[i]);
     pthread_cond_destroy(&r.cond);

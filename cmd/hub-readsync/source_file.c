@@ -8,19 +8,37 @@
  * nothing to mark in a file. Lines of the plain shape are parsed by
  * ejson.c into one reused document; the rest by libbson, which has the
  * last word on what a line may be.
+ *
+ * The input is read with read(2) into our own chunk, not through stdio,
+ * and every read waits in poll(2) on the input and on run.c's stop pipe
+ * together: stdin may be a pipe that stays open, and a blocked read would
+ * otherwise sleep through SIGTERM (fgets cannot say whether its buffer
+ * still holds a line, so it cannot be polled around). A stop ends the
+ * input like its end would, and run.c writes what was read and exits 75.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hub.h"
 #include "log.h"
 #include "readsync.h"
 
+/* What one read(2) may take: as much as fgets got at a time before. */
+#define FILE_CHUNK (64u * 1024)
+
 struct file_source {
-    FILE *f;
-    int close_f;              /* not stdin */
+    int fd;
+    int close_fd;             /* not stdin */
+    int stop_fd;              /* readable once a stop is asked; -1: none */
+    char *chunk;              /* owned: FILE_CHUNK bytes read ahead */
+    size_t pos, end;          /* chunk[pos..end) is not consumed yet */
+    int eof;                  /* read(2) said so: never ask again */
+    int read_errno;           /* of the read that failed, for the message */
     struct hub_buf line;      /* capped at READSYNC_MAX_LINE */
     long lineno;
     long docs, unreadable;
@@ -29,6 +47,14 @@ struct file_source {
     bson_t *doc;              /* owned: libbson's parse of the last line, or NULL */
     bson_t *fast;             /* owned: the fast path's, reused line after line */
     char bad[READSYNC_MAX_REASON];
+};
+
+enum line_result {
+    LINE_OK = 1,
+    LINE_END = 0,
+    LINE_TOO_LONG = -1,       /* over the cap, skipped to its end */
+    LINE_FAILED = -2,         /* read(2) failed: read_errno */
+    LINE_STOPPED = -3,        /* a stop was asked; a partial line is dropped */
 };
 
 static int
@@ -41,39 +67,82 @@ input_failed(struct readsync_source *s, const char *why)
 static int
 at_end(struct readsync_source *s, struct file_source *fs)
 {
-    if (ferror(fs->f))
-        return input_failed(s, strerror(errno));
     if (fs->docs == 0 && fs->unreadable > 0)
         return input_failed(s, "no line is an Extended-JSON document");
     return 0;
 }
 
-/*
- * Read one line without its end into fs->line. Returns 1 with a line, 0 at
- * the end of input, -1 for a line over the cap (skipped to its end).
- * fgets in chunks keeps the cap without reading a byte at a time.
- */
+/* Refill the chunk. Returns LINE_OK, LINE_END, LINE_FAILED or LINE_STOPPED. */
+static int
+fill(struct file_source *fs)
+{
+    struct pollfd p[2] = {
+        { .fd = fs->fd, .events = POLLIN },
+        { .fd = fs->stop_fd, .events = POLLIN },   /* ignored when -1 */
+    };
+    ssize_t n;
+
+    if (fs->eof)
+        return LINE_END;
+    for (;;) {
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            fs->read_errno = errno;
+            return LINE_FAILED;
+        }
+        if (p[1].revents & POLLIN)
+            return LINE_STOPPED;
+        if (p[0].revents == 0)
+            continue;
+        n = read(fs->fd, fs->chunk, FILE_CHUNK);
+        if (n > 0) {
+            fs->pos = 0;
+            fs->end = (size_t)n;
+            return LINE_OK;
+        }
+        if (n == 0) {
+            fs->eof = 1;        /* a terminal would wait for more */
+            return LINE_END;
+        }
+        if (errno != EINTR && errno != EAGAIN) {
+            fs->read_errno = errno;
+            return LINE_FAILED;
+        }
+    }
+}
+
+/* Read one line without its end into fs->line: an enum line_result. */
 static int
 read_line(struct file_source *fs)
 {
-    char chunk[64 * 1024];
     int too_long = 0, got = 0;
 
     hub_buf_reset(&fs->line);
-    while (fgets(chunk, sizeof chunk, fs->f) != NULL) {
-        size_t n = strlen(chunk);
-        int eol = n > 0 && chunk[n - 1] == '\n';
+    for (;;) {
+        const char *start, *nl;
+        size_t n;
 
+        if (fs->pos == fs->end) {
+            int rc = fill(fs);
+
+            if (rc == LINE_END && got)
+                break;                  /* a last line without '\n' */
+            if (rc != LINE_OK)
+                return rc;
+        }
+        start = fs->chunk + fs->pos;
+        nl = memchr(start, '\n', fs->end - fs->pos);
+        n = nl != NULL ? (size_t)(nl - start) : fs->end - fs->pos;
         got = 1;
-        if (!too_long && hub_buf_append(&fs->line, chunk, n - (size_t)eol) != HUB_BUF_OK)
+        if (!too_long && hub_buf_append(&fs->line, start, n) != HUB_BUF_OK)
             too_long = 1;
-        if (eol)
+        fs->pos += n + (nl != NULL);
+        if (nl != NULL)
             break;
     }
-    if (!got)
-        return 0;
     fs->lineno++;
-    return too_long ? -1 : 1;
+    return too_long ? LINE_TOO_LONG : LINE_OK;
 }
 
 static int
@@ -88,17 +157,20 @@ file_next(struct readsync_source *s, const bson_t **doc, const char **bad)
     *bad = NULL;
     bson_clear(&fs->doc);
     for (;;) {
-        errno = 0;
         got = read_line(fs);
-        if (got == 0)
+        if (got == LINE_END)
             return at_end(s, fs);
+        if (got == LINE_STOPPED)
+            return 0;           /* the end of what this run reads */
+        if (got == LINE_FAILED)
+            return input_failed(s, strerror(fs->read_errno));
         len = fs->line.len;
-        while (got > 0 && len > 0 && fs->line.data[len - 1] == '\r')
+        while (got == LINE_OK && len > 0 && fs->line.data[len - 1] == '\r')
             len--;
-        if (got < 0 || len > 0)
+        if (got == LINE_TOO_LONG || len > 0)
             break;
     }
-    if (got < 0) {
+    if (got == LINE_TOO_LONG) {
         snprintf(fs->bad, sizeof fs->bad, "line %ld: longer than %u bytes", fs->lineno,
                  READSYNC_MAX_LINE);
     } else if (fs->line.data[strspn(fs->line.data, " \t")] != '{') {
@@ -138,8 +210,9 @@ file_close(struct readsync_source *s)
         return;
     bson_destroy(fs->doc);
     bson_destroy(fs->fast);
-    if (fs->close_f)
-        fclose(fs->f);
+    if (fs->close_fd)
+        close(fs->fd);
+    free(fs->chunk);
     hub_buf_release(&fs->line);
     free(fs);
     s->impl = NULL;
@@ -150,7 +223,7 @@ static const struct readsync_source_ops file_ops = {
 };
 
 int
-readsync_source_file_open(struct readsync_source *s, const char *path)
+readsync_source_file_open(struct readsync_source *s, const char *path, int stop_fd)
 {
     struct file_source *fs = calloc(1, sizeof *fs);
     int n;
@@ -164,14 +237,18 @@ readsync_source_file_open(struct readsync_source *s, const char *path)
         return hub_fail(EX_OSERR, "readsync_out_of_memory");
     s->impl = fs;
     hub_buf_init(&fs->line, READSYNC_MAX_LINE);
+    fs->stop_fd = stop_fd;
     fs->fast = bson_new();
+    fs->chunk = malloc(FILE_CHUNK);
+    if (fs->chunk == NULL)
+        return hub_fail(EX_OSERR, "readsync_out_of_memory");
     if (strcmp(path, "-") == 0) {
-        fs->f = stdin;
+        fs->fd = STDIN_FILENO;
         return 0;
     }
-    fs->f = fopen(path, "r");
-    if (fs->f == NULL)
+    fs->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fs->fd < 0)
         return input_failed(s, strerror(errno));
-    fs->close_f = 1;
+    fs->close_fd = 1;
     return 0;
 }

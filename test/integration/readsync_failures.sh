@@ -4,8 +4,9 @@
 # marked; the MongoDB connection dropped mid-run (while reading, before an
 # update is applied, after it is applied but before the answer) or an
 # update refused -> the run fails and the rerun converges; SIGTERM -> the
-# batch in hand is finished, exit 75; the MongoDB URI's credentials never
-# appear in any output; configuration errors -> 78.
+# batch in hand is finished, exit 75, also while --from - waits on a pipe
+# that stays open; the MongoDB URI's credentials never appear in any
+# output; configuration errors -> 78.
 . "$(dirname "$0")/../lib.sh"
 . "$HUB_TOP/test/fixtures/reading/helpers.sh"
 t_need jq
@@ -108,5 +109,28 @@ hub-readsync --batch-size 100 >"$dir/out" 2>&1
 t_eq "SIGTERM: the rerun exits 0" 0 $?
 t_check "SIGTERM: the rerun converges" converged
 rs_wire_stop
+
+# --- SIGTERM while --from - waits on a pipe that stays open (a fifo held
+# open read-write here, so opening it never blocks): not an unreadable
+# input (65) but interrupted, 75, with the documents read written first
+reset
+mkfifo "$dir/stdin"
+exec {feed}<>"$dir/stdin"
+head -35 "$dir/src.jsonl" >&"$feed"
+hub-readsync --from - --batch-size 10 <"$dir/stdin" >"$dir/out" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do [ "$(count)" -ge 30 ] && break; sleep 0.1; done
+sleep 0.3                       # the last 5 lines taken, the next read waiting
+kill -TERM "$pid"
+for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -KILL "$pid" 2>/dev/null && echo "# hub-readsync still ran 10 s after SIGTERM: killed"
+wait "$pid"
+t_eq "SIGTERM on --from - (an open pipe): exit 75" 75 $?
+exec {feed}>&-
+t_eq "SIGTERM on --from -: the 35 documents read are written" 35 "$(count)"
+t_check "SIGTERM on --from -: history row says interrupted" \
+    grep -q '^interrupted|interrupted by' <<<"$(last_history)"
+t_eq "SIGTERM on --from -: the summary says interrupted" "interrupted 35 75" \
+    "$(jq -r 'select(.msg == "readsync_done") | "\(.status) \(.processed) \(.exit)"' "$dir/out")"
 
 t_done

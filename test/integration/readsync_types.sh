@@ -3,8 +3,9 @@
 # every timestamp form (test/fixtures/reading-types.jsonl) lands in
 # PostgreSQL exactly as test/fixtures/reading/types.expected says, whether
 # the documents come from --from FILE, from stdin, or from MongoDB (the
-# mongo-wire server, through the real driver). Plus the input errors of
-# --from: unreadable file 65, garbage lines rejected, nothing at all 65.
+# mongo-wire server, through the real driver); _ids that differ only in
+# type stay distinct rows. Plus the input errors of --from: unreadable
+# file 65, garbage lines rejected, nothing at all 65.
 . "$(dirname "$0")/../lib.sh"
 . "$HUB_TOP/test/fixtures/reading/helpers.sh"
 t_need jq
@@ -41,6 +42,35 @@ hub-readsync --batch-size 3 >"$dir/out" 2>&1
 t_eq "from MongoDB exits 0" 0 $?
 t_eq "from MongoDB: the same rows" "$(cat "$expected")" "$(rows)"
 t_eq "from MongoDB: all 10 processed" 10 "$(rs_ids_with processed | wc -l)"
+rs_wire_stop
+
+# --- _ids that differ only in type are different documents: "42", 42 and
+# NumberLong(42) are three rows, not one row and two "duplicates" marked
+# processed and lost
+reset
+printf '%s\n' \
+    '{"_id":"42","status":"ingested","event_type":"id_string"}' \
+    '{"_id":{"$numberInt":"42"},"status":"ingested","event_type":"id_int32"}' \
+    '{"_id":{"$numberLong":"42"},"status":"ingested","event_type":"id_int64"}' >"$dir/ids42.jsonl"
+ids42='{ "$numberInt" : "42" }|id_int32
+{ "$numberLong" : "42" }|id_int64
+42|id_string'
+id_rows() { t_sql "$HUB_PG_DSN" "SELECT mongo_id, event_type FROM reading_analytics ORDER BY event_type"; }
+inserted_dups() { jq -r 'select(.msg == "readsync_done") | "\(.inserted) \(.duplicates)"' "$dir/out"; }
+hub-readsync --from "$dir/ids42.jsonl" >"$dir/out" 2>&1
+t_eq "--from: _id \"42\", 42, NumberLong(42) exits 0" 0 $?
+t_eq "--from: _id \"42\", 42, NumberLong(42) are three rows" "$ids42" "$(id_rows)"
+t_eq "--from: _id \"42\", 42, NumberLong(42): 3 inserted, no duplicate" "3 0" "$(inserted_dups)"
+# A collection cannot hold both 42 and NumberLong(42) (MongoDB compares
+# numbers by value, and so does mongo-wire), but "42" and 42 it can.
+reset
+head -2 "$dir/ids42.jsonl" >"$dir/ids42-mongo.jsonl"
+rs_wire_start "$dir" "$dir/ids42-mongo.jsonl" || { t_fail "start mongo-wire"; t_done; }
+hub-readsync >"$dir/out" 2>&1
+t_eq "from MongoDB: _id \"42\" and 42 exits 0" 0 $?
+t_eq "from MongoDB: _id \"42\" and 42 are two rows" "$(sed -n '1p;3p' <<<"$ids42")" "$(id_rows)"
+t_eq "from MongoDB: _id \"42\" and 42: 2 inserted, no duplicate" "2 0" "$(inserted_dups)"
+t_eq "from MongoDB: both processed" 2 "$(rs_ids_with processed | wc -l)"
 rs_wire_stop
 
 # --- --from input errors

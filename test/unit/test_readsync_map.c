@@ -44,9 +44,10 @@ test_map_doc_table(void **state)
           "s\t\\N\t\\N\t\\N\t\\N\t\\N\n", NULL },
         { "{\"_id\":\"tab\\there\",\"source\":\"a\\\\b\\nc\"}",
           "tab\\there\t\\N\ta\\\\b\\nc\t\\N\t\\N\t\\N\n", NULL },
-        { "{\"_id\":7,\"timestamp\":1714558830}", "7\t2024-05-01 10:20:30.000000+00\t\\N\t\\N\t\\N\t\\N\n", NULL },
+        { "{\"_id\":7,\"timestamp\":1714558830}",
+          "{ \"$numberInt\" : \"7\" }\t2024-05-01 10:20:30.000000+00\t\\N\t\\N\t\\N\t\\N\n", NULL },
         { "{\"_id\":{\"$numberLong\":\"9000000000\"},\"timestamp\":{\"$numberLong\":\"1714558830456\"}}",
-          "9000000000\t2024-05-01 10:20:30.456000+00\t\\N\t\\N\t\\N\t\\N\n", NULL },
+          "{ \"$numberLong\" : \"9000000000\" }\t2024-05-01 10:20:30.456000+00\t\\N\t\\N\t\\N\t\\N\n", NULL },
         { "{\"_id\":\"d\",\"timestamp\":1714558830.25}", "d\t2024-05-01 10:20:30.250000+00\t\\N\t\\N\t\\N\t\\N\n", NULL },
         { "{\"_id\":\"a\",\"payload\":[1,\"x\"],\"meta\":\"m\"}", "a\t\\N\t\\N\t\\N\t[1,\"x\"]\t\"m\"\n", NULL },
         { "{\"_id\":\"j\",\"payload\":{\"s\":\"q\\\"\\\\\"}}", "j\t\\N\t\\N\t\\N\t{\"s\":\"q\\\\\"\\\\\\\\\"}\t\\N\n", NULL },
@@ -125,8 +126,13 @@ test_map_id_table(void **state)
     } cases[] = {
         { "{\"_id\":{\"$oid\":\"65000000000000000000abcd\"}}", "65000000000000000000abcd" },
         { "{\"_id\":\"plain\"}", "plain" },
-        { "{\"_id\":{\"$numberInt\":\"-5\"}}", "-5" },
-        { "{\"_id\":{\"$numberLong\":\"123456789012\"}}", "123456789012" },
+        { "{\"_id\":{\"$numberInt\":\"-5\"}}", "{ \"$numberInt\" : \"-5\" }" },
+        { "{\"_id\":{\"$numberLong\":\"123456789012\"}}", "{ \"$numberLong\" : \"123456789012\" }" },
+        { "{\"_id\":{\"$numberLong\":\"-9223372036854775808\"}}",
+          "{ \"$numberLong\" : \"-9223372036854775808\" }" },
+        { "{\"_id\":{\"$numberDouble\":\"42.0\"}}", "{ \"$numberDouble\" : \"42.0\" }" },
+        { "{\"_id\":{\"$numberDecimal\":\"42\"}}", "{ \"$numberDecimal\" : \"42\" }" },
+        { "{\"_id\":true}", "true" },
         { "{\"_id\":{\"$numberDouble\":\"1.5\"}}", "{ \"$numberDouble\" : \"1.5\" }" },
         { "{\"_id\":{\"a\":1}}", "{ \"a\" : { \"$numberInt\" : \"1\" } }" },
         { "{\"_id\":{\"$binary\":{\"base64\":\"AQI=\",\"subType\":\"04\"}}}",
@@ -144,6 +150,79 @@ test_map_id_table(void **state)
         assert_string_equal(hub_buf_str(&out), cases[i].want);
         bson_destroy(doc);
         hub_buf_release(&out);
+    }
+}
+
+static void
+id_text(const char *json, struct hub_buf *out)
+{
+    char reason[READSYNC_MAX_REASON] = "";
+    bson_t *doc = from_json(json);
+    bson_iter_t it;
+
+    assert_true(bson_iter_init_find(&it, doc, "_id"));
+    if (readsync_map_id(bson_iter_value(&it), out, reason, sizeof reason) != 0)
+        fail_msg("%s: %s", json, reason);
+    bson_destroy(doc);
+}
+
+/* mongo_id is the key duplicates are skipped by: _ids that differ only in
+ * type must not share it, or all but the first are lost as "duplicates". */
+static void
+test_map_id_distinct(void **state)
+{
+    static const char *const ids[] = {
+        "{\"_id\":\"42\"}",
+        "{\"_id\":42}",
+        "{\"_id\":{\"$numberLong\":\"42\"}}",
+        "{\"_id\":{\"$numberDouble\":\"42.0\"}}",
+        "{\"_id\":{\"$numberDecimal\":\"42\"}}",
+        "{\"_id\":\"-5\"}",
+        "{\"_id\":-5}",
+        "{\"_id\":{\"$numberLong\":\"-5\"}}",
+        "{\"_id\":{\"$numberDouble\":\"-5.0\"}}",
+        "{\"_id\":{\"$oid\":\"650000000000000000000042\"}}",
+        "{\"_id\":\"65000000000000000000004\"}",
+    };
+    enum { N = sizeof ids / sizeof ids[0] };
+    struct hub_buf text[N];
+
+    for (size_t i = 0; i < N; i++) {
+        hub_buf_init(&text[i], 4096);
+        id_text(ids[i], &text[i]);
+    }
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = i + 1; j < N; j++)
+            if (strcmp(hub_buf_str(&text[i]), hub_buf_str(&text[j])) == 0)
+                fail_msg("%s and %s share mongo_id %s", ids[i], ids[j], hub_buf_str(&text[i]));
+    for (size_t i = 0; i < N; i++)
+        hub_buf_release(&text[i]);
+}
+
+/* The collisions kept (README, Mapping): a string stays itself, so one that
+ * spells another _id's text maps like it. The 24 hex digits of an ObjectId
+ * are the old Go system's form; true, false and null are their own
+ * canonical Extended JSON. */
+static void
+test_map_id_kept_collisions(void **state)
+{
+    static const struct {
+        const char *id, *string_id;
+    } cases[] = {
+        { "{\"_id\":{\"$oid\":\"65000000000000000000abcd\"}}", "{\"_id\":\"65000000000000000000abcd\"}" },
+        { "{\"_id\":true}", "{\"_id\":\"true\"}" },
+        { "{\"_id\":null}", "{\"_id\":\"null\"}" },
+        { "{\"_id\":42}", "{\"_id\":\"{ \\\"$numberInt\\\" : \\\"42\\\" }\"}" },
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct hub_buf a = HUB_BUF_INIT(4096), b = HUB_BUF_INIT(4096);
+
+        id_text(cases[i].id, &a);
+        id_text(cases[i].string_id, &b);
+        assert_string_equal(hub_buf_str(&a), hub_buf_str(&b));
+        hub_buf_release(&a);
+        hub_buf_release(&b);
     }
 }
 
@@ -294,6 +373,8 @@ main(void)
         cmocka_unit_test(test_map_doc_table),
         cmocka_unit_test(test_map_invalid_utf8),
         cmocka_unit_test(test_map_id_table),
+        cmocka_unit_test(test_map_id_distinct),
+        cmocka_unit_test(test_map_id_kept_collisions),
         cmocka_unit_test(test_iso8601_table),
         cmocka_unit_test(test_epoch_table),
         cmocka_unit_test(test_copy_escape_table),
