@@ -316,23 +316,38 @@ hub_child_ok(const struct hub_child_result *res)
     return res->exited && res->exit_code == 0 && !res->timed_out;
 }
 
+/* The argv joined by spaces, for a person to read (never to run), cut at
+ * the buffer's cap: "tailscale funnel --https=8443 off". */
+static void
+join_argv(const char *const *argv, struct hub_buf *out)
+{
+    for (size_t i = 0; argv[i] != NULL; i++) {
+        if ((i > 0 && hub_buf_appendc(out, ' ') != HUB_BUF_OK) ||
+            hub_buf_appends(out, argv[i]) != HUB_BUF_OK)
+            return;                     /* too long: what fitted is enough */
+    }
+}
+
 void
 hub_child_log(int level, const char *msg, const struct hub_child *spec,
               const struct hub_child_result *res)
 {
+    struct hub_buf command = HUB_BUF_INIT(HUB_MAX_CHILD_LOGGED);
     size_t n = res->output.len;
     char *cut = NULL;
 
     if (n > HUB_MAX_CHILD_LOGGED) {
         cut = strndup(hub_buf_str(&res->output), HUB_MAX_CHILD_LOGGED);
     }
-    hub_log((enum hub_log_level)level, msg, HUB_STR("command", spec->argv[0]),
+    join_argv(spec->argv, &command);
+    hub_log((enum hub_log_level)level, msg, HUB_STR("command", hub_buf_str(&command)),
             res->exited ? HUB_INT("exit_code", res->exit_code) : HUB_FIELD_NONE_,
             res->signal ? HUB_INT("signal", res->signal) : HUB_FIELD_NONE_,
             HUB_BOOL("timed_out", res->timed_out), HUB_INT("duration_ms", res->duration_ms),
             HUB_STR("output", cut ? cut : hub_buf_str(&res->output)),
             HUB_BOOL("output_truncated", cut != NULL || res->output_dropped > 0));
     free(cut);
+    hub_buf_release(&command);
 }
 
 void

@@ -58,8 +58,9 @@ int hub_child_run(const struct hub_child *spec, struct hub_child_result *res);
 int hub_child_ok(const struct hub_child_result *res);
 
 /*
- * Log one line about a finished child: msg with argv[0], exit code or
- * signal, timed_out, duration and the output cut to HUB_MAX_CHILD_LOGGED.
+ * Log one line about a finished child: msg with the command (the argv
+ * joined by spaces, so never pass a secret in argv), exit code or signal,
+ * timed_out, duration and the output, each cut to HUB_MAX_CHILD_LOGGED.
  */
 void hub_child_log(int level, const char *msg, const struct hub_child *spec,
                    const struct hub_child_result *res);

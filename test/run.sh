@@ -8,6 +8,12 @@
 #   the line "N passed, N failed" (", N skipped" when any were skipped, each
 #   named above it).
 #
+# The log of a passing test is not shown. A figure a test is meant to show
+# every run (an exposure score, a measured rate) goes on a TAP comment line
+# that starts with "# report:"; the runner copies each such line, unchanged
+# and in order, to its own output, passing or failing, before the test's
+# timing line.
+#
 # It starts a throwaway PostgreSQL 15 (scripts/pg.sh) on a private socket
 # directory, as user postgres when run as root, creates the template
 # database hub_template with the migrations applied, and stops the server
@@ -47,6 +53,8 @@ tally() {
             skips+=("$name: ${line#ok }") ;;
         "ok "*)
             passed=$((passed + 1)); n_lines=$((n_lines + 1)) ;;
+        "# report:"*)
+            printf '%s\n' "$line" ;;
         esac
     done < "$log"
     if [ "$rc" -ne 0 ] && [ "$failed" -eq "$bad_before" ]; then

@@ -108,30 +108,53 @@ out:
 }
 
 /*
+ * The open or close command. argv points into the struct's own buffers, so
+ * the struct is filled in place and never copied. Ports are at most 65535
+ * (gate_parse_args), so the numbers always fit.
+ */
+struct change_cmd {
+    char https[32];
+    char target[16];
+    const char *argv[6];
+};
+
+static void
+change_cmd_init(struct change_cmd *c, const struct gate_opts *o, int open)
+{
+    const char *const open_argv[] = { o->tailscale, "funnel", "--bg", c->https, c->target, NULL };
+    const char *const close_argv[] = { o->tailscale, "funnel", c->https, "off", NULL };
+
+    _Static_assert(sizeof open_argv <= sizeof c->argv && sizeof close_argv <= sizeof c->argv,
+                   "change_cmd.argv holds either command");
+    snprintf(c->https, sizeof c->https, "--https=%llu", o->https_port);
+    snprintf(c->target, sizeof c->target, "%llu", o->target_port);
+    if (open)
+        memcpy(c->argv, open_argv, sizeof open_argv);
+    else
+        memcpy(c->argv, close_argv, sizeof close_argv);
+}
+
+/*
  * Run open or close. For close, a non-zero exit is set aside in *deferred
  * (logged later only if the read-back shows the funnel still on), since
  * `funnel --https=N off` fails when nothing is configured.
  */
 static int
-run_change(const struct gate_opts *o, int open, struct hub_child_result *res, int *deferred)
+run_change(const struct gate_opts *o, const struct change_cmd *cmd, int open,
+           struct hub_child_result *res, int *deferred)
 {
-    char https[32], target[16];
-    const char *const open_argv[] = { o->tailscale, "funnel", "--bg", https, target, NULL };
-    const char *const close_argv[] = { o->tailscale, "funnel", https, "off", NULL };
-    const char *const *argv = open ? open_argv : close_argv;
     int run_rc;
 
-    snprintf(https, sizeof https, "--https=%llu", o->https_port);
-    snprintf(target, sizeof target, "%llu", o->target_port);
     *deferred = 0;
-    run_rc = run_cli(o, argv, res);
+    run_rc = run_cli(o, cmd->argv, res);
     if (run_rc == 0 && hub_child_ok(res))
         return 0;
     if (!open && run_rc == 0 && res->exited && !res->timed_out) {
         *deferred = 1;
         return 0;
     }
-    return log_failure(open ? "funnel_open_failed" : "funnel_close_failed", argv, run_rc, res);
+    return log_failure(open ? "funnel_open_failed" : "funnel_close_failed", cmd->argv, run_rc,
+                       res);
 }
 
 int
@@ -139,10 +162,12 @@ gate_funnel_set(const struct gate_opts *o, int open, enum gate_funnel_state *rea
 {
     struct hub_child_result res = HUB_CHILD_RESULT_INIT;
     enum gate_funnel_state want = open ? GATE_FUNNEL_ON : GATE_FUNNEL_OFF;
+    struct change_cmd cmd;
     int rc, status_rc, deferred = 0;
 
     *reached = GATE_FUNNEL_UNKNOWN;
-    rc = run_change(o, open, &res, &deferred);
+    change_cmd_init(&cmd, o, open);
+    rc = run_change(o, &cmd, open, &res, &deferred);
     /* Read back even after a failure, so the check line reports the truth. */
     status_rc = gate_funnel_status(o, reached);
     if (rc != 0)
@@ -151,11 +176,8 @@ gate_funnel_set(const struct gate_opts *o, int open, enum gate_funnel_state *rea
         hub_log(HUB_LOG_INFO, "funnel_already_off", HUB_INT("exit_code", res.exit_code),
                 HUB_STR("output", hub_buf_str(&res.output)));
     } else if (deferred) {
-        const char *const argv[] = { o->tailscale, NULL };
-        const struct hub_child spec = { .argv = argv };
-
-        hub_child_log(HUB_LOG_ERROR, "funnel_close_failed", &spec, &res);
-        rc = EX_UNAVAILABLE;
+        /* Still on, or unknown because the read-back failed too. */
+        rc = log_failure("funnel_close_failed", cmd.argv, 0, &res);
         goto out;
     }
     if (status_rc != 0) {

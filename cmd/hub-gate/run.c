@@ -2,10 +2,11 @@
  * run.c: one gate check, and the two ways of running it.
  *
  * Timer mode (no --interval) runs one check and keeps the streaks in the
- * state directory between runs. Daemon mode (--interval) checks every
- * interval as a Type=notify service: READY after the first check, WATCHDOG
- * pings while waiting, STATUS after each check; SIGTERM and SIGINT are
- * blocked and taken with sigtimedwait() between checks (no handler, no
+ * state directory between runs. --dry-run never writes that directory (the
+ * daemon keeps its streaks in memory) and never changes the funnel. Daemon
+ * mode (--interval) checks every interval as a Type=notify service: READY
+ * after the first check, WATCHDOG pings while waiting, STATUS after each
+ * check; SIGTERM and SIGINT are blocked and taken with sigtimedwait() between checks (no handler, no
  * global flag), and end the loop by closing the funnel unless
  * --keep-on-exit. A check in progress is never cut short: its commands
  * have deadlines of their own.
@@ -85,31 +86,31 @@ apply(const struct gate_opts *o, const struct gate_state *st, enum gate_action a
  * One check: health, streaks (saved to dir when not NULL), then the funnel.
  * Any failed command makes the check fail; an unhealthy webhook does not
  * (closing the funnel is the gate doing its job).
+ *
+ * A dry run advances the streaks in *st too but never saves them: the
+ * daemon keeps them in memory from check to check, so with --rise 2 or more
+ * it still gets to "would open"; a timer-mode dry run drops them on exit.
  */
 static int
 check_once(const struct gate_opts *o, struct gate_state *st, const char *dir,
            enum gate_funnel_state *funnel)
 {
     struct gate_health h;
-    struct gate_state next = *st;
     enum gate_action act;
     int rc = 0, status_rc, act_rc;
 
     gate_health_check(o, &h);
-    gate_state_record(&next, h.healthy, o->rise, o->fall);
-    if (!o->dry_run) {
-        *st = next;
-        if (dir != NULL)
-            rc = gate_state_save(dir, st);
-    }
+    gate_state_record(st, h.healthy, o->rise, o->fall);
+    if (!o->dry_run && dir != NULL)
+        rc = gate_state_save(dir, st);
     status_rc = gate_funnel_status(o, funnel);
-    act = gate_action_for(next.want_open, *funnel);
-    act_rc = apply(o, &next, act, funnel, close_reason(&next));
+    act = gate_action_for(st->want_open, *funnel);
+    act_rc = apply(o, st, act, funnel, close_reason(st));
     if (act_rc != 0)
         rc = act_rc;
     else if (status_rc != 0)
         rc = status_rc;
-    log_check(o, &h, &next, *funnel, act, rc);
+    log_check(o, &h, st, *funnel, act, rc);
     return rc;
 }
 

@@ -2,7 +2,8 @@
 # gate_daemon.sh: hub-gate --interval (daemon mode) against the real
 # hub-webhook and the recording tailscale stand-in: it opens once healthy,
 # closes when the webhook goes away, closes the funnel on SIGTERM before it
-# exits (and leaves it with --keep-on-exit), and sends READY/STATUS/WATCHDOG
+# exits (and leaves it with --keep-on-exit), counts its streaks in memory
+# under --dry-run while changing nothing, and sends READY/STATUS/WATCHDOG
 # to $NOTIFY_SOCKET when one is given.
 . "$(dirname "$0")/../lib.sh"
 . "$HUB_TOP/test/fixtures/gate/lib.sh"
@@ -73,6 +74,28 @@ t_check "one gate_check line a check (at least 3 checks)" test "$checks" -ge 3
 t_eq "a transition line per transition" 2 "$opened"
 t_check "every line is JSON with the service name" \
     jq -e -s 'all(.service == "hub-gate" and (.time | type) == "string")' "$log"
+
+# --dry-run keeps its streaks in memory: with --rise 2 the second healthy
+# check says it would open. It still writes no state file and runs no open
+# or close, and on SIGTERM it leaves the funnel alone.
+dry_state=$(t_tmpdir)
+before="$(calls_matching '^funnel --bg') $(calls_matching ' off$')"
+HUB_GATE_STATE_DIR=$dry_state daemon_start --dry-run --rise 2
+if wait_until 15 log_has "$log" dry_run '.would == "open"'; then
+    t_ok "--dry-run daemon: would open after --rise 2 healthy checks"
+else
+    t_fail "--dry-run daemon: would open after --rise 2 healthy checks" "$(cat "$log")"
+fi
+daemon_stop TERM
+t_eq "--dry-run daemon: exit 0" 0 "$rc"
+t_check "--dry-run daemon: the streak grows from check to check" \
+    log_has "$log" gate_check '.healthy_streak == 2 and .wanted == "open" and .action == "open" and .dry_run'
+t_check "--dry-run daemon: funnel left off" not funnel_is_on
+t_eq "--dry-run daemon: no open or close run" "$before" \
+    "$(calls_matching '^funnel --bg') $(calls_matching ' off$')"
+t_eq "--dry-run daemon: nothing written to the state directory" "" "$(ls -A "$dry_state")"
+t_check "--dry-run daemon: SIGTERM leaves the funnel alone" \
+    log_has "$log" gate_stopping '.funnel == "left as it is"'
 
 # sd_notify: READY, STATUS and WATCHDOG arrive on $NOTIFY_SOCKET.
 if command -v socat >/dev/null 2>&1; then

@@ -118,6 +118,21 @@ t_check "failing close is logged with its output" \
     log_has "$out" funnel_close_failed '(.output | contains("told to fail close"))'
 t_check "failing close: no funnel_closed line" not log_has "$out" funnel_closed
 t_check "failing close: check line says on" log_has "$out" gate_check '.funnel == "on" and .ok == false'
+
+# A failing close whose read-back fails too: the close's own failure is
+# logged like any other (its command, exit code and output), not "already
+# off", and the state is unknown.
+echo all >"$GATE_TS_DIR/fail"
+gate
+t_eq "failing close and status exits 69" 69 "$rc"
+t_check "failing close and status: close failure logged with its command and output" \
+    log_has "$out" funnel_close_failed '.command == "tailscale funnel --https=8443 off" and .exit_code == 1 and (.output | contains("told to fail close"))'
+t_check "failing close and status: read-back failure logged" log_has "$out" funnel_status_failed
+t_check "failing close and status: not taken for already off" not log_has "$out" funnel_already_off
+t_check "failing close and status: no funnel_closed line" not log_has "$out" funnel_closed
+t_check "failing close and status: check line says unknown" \
+    log_has "$out" gate_check '.funnel == "unknown" and .action == "close" and .ok == false'
+t_check "failing close and status: the funnel is still on" funnel_is_on
 rm -f "$GATE_TS_DIR/fail"
 
 # A command that succeeds but changes nothing is not a transition.

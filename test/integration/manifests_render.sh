@@ -175,12 +175,20 @@ q "postgres mounts hub-sql and runs the migration at first start" '
     | if $sql == 1 and $init == ["grafana-role.sh", "hub-migrate.sh"] then empty
       else "hub-sql volumes: \($sql), initdb scripts: \($init)" end'
 
-# Alloy reads the host journal from both places.
-q "alloy mounts /var/log/journal and /run/log/journal read-only" '
+# Alloy reads the host journal from both places: /run/log/journal, and
+# /var/log (for /var/log/journal when the host keeps one) ...
+q "alloy mounts /var/log and /run/log/journal read-only" '
     .[] | select(.kind == "DaemonSet" and .metadata.name == "alloy") | .spec.template.spec as $p
-    | ["/var/log/journal", "/run/log/journal"][] as $d
+    | ["/var/log", "/run/log/journal"][] as $d
     | select([$p.containers[0].volumeMounts[] | select(.mountPath == $d and .readOnly == true)] | length != 1)
     | "missing read-only mount \($d)"'
+# ... and never creates anything under /var/log on the host: journald's
+# Storage=auto turns persistent when /var/log/journal appears.
+q "alloy creates no host directory under /var/log" '
+    .[] | select(.kind == "DaemonSet" and .metadata.name == "alloy") | .spec.template.spec.volumes[]
+    | select(.hostPath != null and (.hostPath.path | startswith("/var/log"))
+             and (.hostPath.type // "") != "Directory")
+    | "hostPath \(.hostPath.path) has type \(.hostPath.type // "(none)"): it may be created"'
 
 # Grafana: the dashboards and data sources it is given fit together.
 q "grafana gets the four dashboards, each valid JSON with a uid" '

@@ -2,12 +2,15 @@
 # units_security.sh: every unit in units/ is as tight as the issue asks and
 # loads cleanly.
 #  - `systemd-analyze security --offline=yes` exposure of each service,
-#    printed, at most 2.0 for hub-metrics, hub-webhook and hub-readsync and
-#    at most 4.0 for hub-gitops (and its trigger twin) and hub-gate;
+#    printed as a "# report:" line (test/run.sh shows those), at most 2.0
+#    for hub-metrics, hub-webhook and hub-readsync and at most 4.0 for
+#    hub-gitops (and its trigger twin) and hub-gate;
 #  - `systemd-analyze verify --root=DIR` over every unit, with the built
 #    binaries and the units installed into DIR by scripts/install.sh and
 #    the stock *.target/*.slice units copied in (verify resolves ExecStart=
 #    and dependencies inside DIR);
+#  - every unit README.md and install.sh say to enable has an [Install]
+#    section that `systemctl --root=DIR enable` links;
 #  - the things the hardening relies on are there: credentials, the hub.env
 #    file, the trigger directory wiring, the sysusers/tmpfiles entries.
 . "$(dirname "$0")/../lib.sh"
@@ -31,7 +34,8 @@ for f in "$units"/*.service; do
     out=$(cd "$units" && systemd-analyze security --offline=yes --no-pager "$name" 2>&1)
     score=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
     want=$(target_for "$name")
-    echo "# $name exposure ${score:-?} (target <= $want)"
+    # test/run.sh shows "# report:" lines even when the test passes.
+    echo "# report: $name exposure ${score:-?} (target <= $want)"
     if [ -z "$score" ]; then
         t_fail "$name: exposure scored" "$out"
     elif awk -v s="$score" -v w="$want" 'BEGIN { exit !(s <= w) }'; then
@@ -76,6 +80,29 @@ else
     t_fail "systemd-analyze verify: all ${#all[@]} units clean" "exit $rc: $out"
 fi
 t_eq "eleven units verified" 11 "${#all[@]}"
+
+# Every unit README.md and scripts/install.sh tell people to enable can be
+# enabled: `systemctl enable` of a unit without an [Install] section links
+# nothing (and exits 0), so look for the link it makes.
+enable_units=$(sed -n 's/^ENABLE_UNITS="\(.*\)"$/\1/p' "$HUB_TOP/scripts/install.sh")
+t_check "install.sh names the units it enables" test -n "$enable_units"
+# README's `systemctl enable --now` commands, continuation lines joined.
+readme_enable=$(sed -e ':a' -e '/\\$/{N;s/\\\n//;ba' -e '}' "$HUB_TOP/README.md" |
+    grep 'systemctl enable --now')
+for u in $enable_units hub-gate.service; do
+    t_check "README enables $u" grep -qw -- "$u" <<<"$readme_enable"
+    want=$(sed -n 's/^WantedBy=//p' "$unitdir/$u")
+    systemctl --root="$root" enable "$u" >/dev/null 2>&1
+    t_check "systemctl enable $u links it into ${want:-(no WantedBy=)}.wants" \
+        test -n "$want" -a -L "$root/etc/systemd/system/$want.wants/$u"
+done
+t_eq "hub-gate starts with the system" "multi-user.target" \
+    "$(sed -n 's/^WantedBy=//p' "$unitdir/hub-gate.service")"
+# Rejecting twin: a unit with no [Install] section (started by its path
+# unit and timer, never enabled) gets no link.
+systemctl --root="$root" enable hub-gitops.service >/dev/null 2>&1
+t_check "a unit without [Install] is not linked" \
+    bash -c '! find "$1/etc/systemd/system" -name hub-gitops.service | grep -q .' _ "$root"
 
 # Rejecting twin: verify notices a unit whose binary is not there.
 rm -f "$root/usr/bin/hub-gate"
