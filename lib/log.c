@@ -1,6 +1,7 @@
 /*
- * log.c: the JSON line logger (see log.h). Owns nothing past a call; the
- * only state is the set-once service name, journal flag and level.
+ * log.c: the JSON line logger (see log.h). Owns nothing past a call (not
+ * even the fd it writes to); the only state is the set-once service name,
+ * fd, journal flag and level.
  */
 #include <errno.h>
 #include <math.h>
@@ -21,16 +22,19 @@
 
 static struct {
     const char *service;
-    int to_journal;
+    int fd;                     /* where lines go: stdout unless hub_log_set_fd() */
+    int to_journal;             /* fd is the journal stream: "<N>" prefix */
     enum hub_log_level min_level;
-} log_config = { "hub", 0, HUB_LOG_INFO };
+} log_config = { "hub", STDOUT_FILENO, 0, HUB_LOG_INFO };
 
 static const char *const level_names[] = { "DEBUG", "INFO", "WARN", "ERROR" };
 /* syslog priorities: debug 7, info 6, warning 4, err 3 */
 static const int level_priorities[] = { 7, 6, 4, 3 };
 
+/* $JOURNAL_STREAM names the stream systemd connected, by device and inode:
+ * only lines written to that very file get the priority prefix. */
 static int
-stdout_is_journal(void)
+fd_is_journal(int fd)
 {
     const char *js = getenv("JOURNAL_STREAM");
     unsigned long long dev, ino;
@@ -39,7 +43,7 @@ stdout_is_journal(void)
 
     if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2)
         return 0;
-    if (fstat(STDOUT_FILENO, &st) != 0)
+    if (fstat(fd, &st) != 0)
         return 0;
     return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
@@ -64,8 +68,16 @@ void
 hub_log_init(const char *service)
 {
     log_config.service = service;
-    log_config.to_journal = stdout_is_journal();
+    log_config.fd = STDOUT_FILENO;
+    log_config.to_journal = fd_is_journal(STDOUT_FILENO);
     log_config.min_level = level_from_env();
+}
+
+void
+hub_log_set_fd(int fd)
+{
+    log_config.fd = fd;
+    log_config.to_journal = fd_is_journal(fd);
 }
 
 const char *
@@ -180,7 +192,7 @@ hub_log_fields(enum hub_log_level level, const char *msg,
             off = (size_t)snprintf(line, 8, "<%d>", level_priorities[level]);
         memcpy(line + off, json, jlen);
         line[off + jlen] = '\n';
-        (void)hub_write_all(STDOUT_FILENO, line, off + jlen + 1);  /* nowhere left to report a failure */
+        (void)hub_write_all(log_config.fd, line, off + jlen + 1);  /* nowhere left to report a failure */
         free(line);
     }
     free(json);

@@ -1,15 +1,16 @@
 /*
- * log.h: one JSON object a line on stdout, the shape of the Go system's
- * log/slog lines so existing Loki queries keep working:
+ * log.h: one JSON object a line on stdout (or the fd given to
+ * hub_log_set_fd()), the shape of the Go system's log/slog lines so existing
+ * Loki queries keep working:
  *
  *   {"time":"2026-11-25T17:37:38.123Z","level":"INFO","msg":"metrics_collected",
  *    "service":"hub-metrics", ...fields}
  *
  * msg is a stable snake_case event name; what varies goes in fields. When
- * stdout is the journal ($JOURNAL_STREAM names stdout's device and inode) the
- * line starts with the syslog priority "<N>" so journald files the level; in a
- * pipe or a terminal the line is pure JSON. Each line is written with one
- * write(2), so lines from concurrent threads never interleave.
+ * the fd written to is the journal ($JOURNAL_STREAM names its device and
+ * inode) the line starts with the syslog priority "<N>" so journald files the
+ * level; in a pipe or a terminal the line is pure JSON. Each line is written
+ * with one write(2), so lines from concurrent threads never interleave.
  *
  * Fields are passed as a list of HUB_STR/HUB_INT/... values:
  *
@@ -64,10 +65,21 @@ struct hub_field {
 /*
  * Set the service name (borrowed for the life of the program) and read the
  * environment once: $JOURNAL_STREAM and $HUB_LOG_LEVEL (debug|info|warn|error,
- * default info). Call first thing in main(). This is the logger's only state,
- * set once before any thread starts.
+ * default info). Call first thing in main(). Lines go to stdout (a second
+ * call sends them there again). This is the logger's only state, set once
+ * before any thread starts.
  */
 void hub_log_init(const char *service);
+
+/*
+ * Send every line to fd instead of stdout. For a command whose stdout is its
+ * data (`hub-gitops status --json`): nothing but data may go there, so such
+ * a command logs to STDERR_FILENO. The "<N>" prefix is decided again, for
+ * fd. The fd is borrowed: the logger never closes it, and it must stay open
+ * while lines are logged. Call after hub_log_init() and, like it, before
+ * any thread starts.
+ */
+void hub_log_set_fd(int fd);
 
 /* The name given to hub_log_init(), or "hub". */
 const char *hub_log_service(void);

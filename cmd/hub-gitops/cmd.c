@@ -1,10 +1,12 @@
 /*
  * cmd.c: the subcommands' own flags, parsed by a second hub_opt_parse()
  * on the argv that starts at the subcommand's name, then one call each.
- * Owns the gitops_ctx of the invocation.
+ * Owns the gitops_ctx of the invocation, and decides where its log lines go
+ * (stderr for status, whose stdout is data).
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gitops.h"
 #include "hub.h"
@@ -109,6 +111,9 @@ gitops_cmd_status(const struct gitops_opts *o, int argc, char **argv)
         opts, sizeof opts / sizeof opts[0], NULL,
     };
 
+    /* stdout is the report (and with --json, one array for jq): a warning
+     * about a repository file or an unreadable checkout goes to stderr. */
+    hub_log_set_fd(STDERR_FILENO);
     rc = hub_opt_parse(&prog, argc, argv, &first);
     if (rc != 0)
         return rc == HUB_OPT_DONE ? 0 : rc;

@@ -1,6 +1,7 @@
 /*
  * git.c: every git call hub-gitops makes, each an argv array run through
- * hub_child with a deadline and a process-group kill (so an ssh under a
+ * hub_child with a deadline (its own, or what is left of one shared by the
+ * calls of one remote exchange) and a process-group kill (so an ssh under a
  * hung fetch dies too), never with a terminal prompt. It owns the parsing
  * of git's output and nothing else: the decisions are in sync.c and move.c.
  *
@@ -18,6 +19,7 @@
 #include "gitops.h"
 #include "hub.h"
 #include "log.h"
+#include "timefmt.h"
 
 #define GIT_ARGS_MAX 16
 #define GC_LOOSE_IN_17 27          /* (gc.auto 6700 + 255) / 256 */
@@ -28,6 +30,27 @@ static const char *const git_env[] = { "GIT_TERMINAL_PROMPT=0", "LC_ALL=C", NULL
 static const char *const git_env_ro[] = { "GIT_TERMINAL_PROMPT=0", "LC_ALL=C",
                                           "GIT_OPTIONAL_LOCKS=0", NULL };
 
+/*
+ * The call's timeout: its own, cut to what is left of the shared deadline
+ * (without one, ls-remote could use nearly all of HUB_GIT_TIMEOUT and the
+ * fetch after it all of it again). -1 when the deadline has passed.
+ */
+static int
+call_timeout(const struct gitops_git *g, unsigned *timeout_ms)
+{
+    int64_t left;
+
+    *timeout_ms = g->timeout_ms;
+    if (g->deadline_ms == 0)
+        return 0;
+    left = g->deadline_ms - hub_time_mono_ms();
+    if (left <= 0)
+        return -1;
+    if (*timeout_ms == 0 || left < (int64_t)*timeout_ms)
+        *timeout_ms = (unsigned)left;
+    return 0;
+}
+
 int
 gitops_git_run(const struct gitops_git *g, const char *msg, int quiet,
                const char *const *args, struct hub_child_result *res)
@@ -36,6 +59,12 @@ gitops_git_run(const struct gitops_git *g, const char *msg, int quiet,
     struct hub_child spec = { 0 };
     size_t n;
     int rc;
+
+    if (call_timeout(g, &spec.timeout_ms) != 0)
+        return hub_fail(EX_UNAVAILABLE, msg, HUB_STR("command", "git"),
+                        HUB_STR("git_command", args[0]), HUB_STR("cwd", g->cwd),
+                        HUB_BOOL("timed_out", 1),
+                        HUB_STR("error", "the git deadline passed before this call"));
 
     argv[0] = "git";
     for (n = 0; args[n] != NULL; n++) {
@@ -47,7 +76,6 @@ gitops_git_run(const struct gitops_git *g, const char *msg, int quiet,
     spec.argv = argv;
     spec.env = g->read_only ? git_env_ro : git_env;
     spec.cwd = g->cwd;
-    spec.timeout_ms = g->timeout_ms;
     spec.grace_ms = GITOPS_GIT_GRACE_MS;
     rc = hub_child_run(&spec, res);
     if (rc != 0)

@@ -132,18 +132,22 @@ int gitops_sync_all(struct gitops_ctx *ctx);
 /* How git runs for one checkout. */
 struct gitops_git {
     const char *cwd;
-    unsigned timeout_ms;
+    unsigned timeout_ms;                  /* each call's deadline */
     int read_only;                        /* GIT_OPTIONAL_LOCKS=0 (status) */
+    int64_t deadline_ms;                  /* monotonic; 0: none. Calls that share one
+                                           * budget stop here, even before timeout_ms */
 };
 
 struct hub_child_result;
 
 /*
- * Run "git ARGS..." (args NULL-terminated). Returns 0 when git ran and
- * exited 0; otherwise logs one error line (msg, the output cut, timed_out)
- * and returns EX_UNAVAILABLE. res receives the output either way (the
- * caller releases it); with quiet, a non-zero exit is returned as 1 and
- * not logged (for questions like "does this ref exist?").
+ * Run "git ARGS..." (args NULL-terminated), killed at timeout_ms or at
+ * deadline_ms, whichever comes first. Returns 0 when git ran and exited 0;
+ * otherwise logs one error line (msg, the output cut, timed_out) and returns
+ * EX_UNAVAILABLE (also, without running git, when deadline_ms has passed).
+ * res receives the output either way (the caller releases it); with quiet,
+ * a non-zero exit is returned as 1 and not logged (for questions like "does
+ * this ref exist?").
  */
 int gitops_git_run(const struct gitops_git *g, const char *msg, int quiet,
                    const char *const *args, struct hub_child_result *res);
@@ -240,7 +244,8 @@ void gitops_state_read(const char *state_dir, const char *name, struct gitops_la
  * EX_DATAERR after logging what was wrong.
  */
 int gitops_trigger_parse(const char *text, size_t len, struct gitops_trigger *t);
-/* Read a trigger from path ("-": stdin). 0, EX_DATAERR or EX_NOINPUT. */
+/* Read a trigger from path ("-": stdin). 0, or EX_DATAERR (also when path
+ * is missing or unreadable) after logging why. */
 int gitops_trigger_read(const char *path, struct gitops_trigger *t);
 /* Consume DIR/NAME.json files until none is left; see trigger.c. */
 int gitops_trigger_dir(struct gitops_ctx *ctx, const char *dir);

@@ -50,8 +50,8 @@ static const char footer[] =
     "Environment: HUB_PG_DSN (a gitops_runs row per run, best effort),\n"
     "HUB_OTLP_ENDPOINT (the run's span), STATE_DIRECTORY (systemd).\n"
     "Sync exit status: 0 synced or no-op, 75 skipped (dirty) or busy, 65\n"
-    "diverged (refused) or a bad trigger, 69 git or network failure, 70 APPLY\n"
-    "failed, 78 bad configuration.\n";
+    "diverged (refused) or a bad or unreadable trigger, 69 git or network\n"
+    "failure, 70 APPLY failed, 78 bad configuration.\n";
 
 int
 main(int argc, char **argv)
@@ -59,7 +59,8 @@ main(int argc, char **argv)
     struct gitops_opts o = { NULL, NULL, GITOPS_GIT_TIMEOUT_DEFAULT };
     const struct hub_opt opts[] = {
         { "git-timeout", 0, "HUB_GIT_TIMEOUT", HUB_OPT_UINT, &o.git_timeout_s, 1, 86400,
-          "SECONDS", "deadline of each git call (then SIGTERM, SIGKILL)" },
+          "SECONDS", "deadline of each git call; a sync's ls-remote + fetch share one "
+          "(then SIGTERM, SIGKILL)" },
         { "repos-dir", 0, "HUB_REPOS_DIR", HUB_OPT_STR, &o.repos_dir, 0, 0, "DIR",
           "repository files DIR/NAME.conf (default " HUB_REPOS_DIR_DEFAULT ")" },
         { "state-dir", 0, "HUB_GITOPS_STATE_DIR", HUB_OPT_STR, &o.state_dir, 0, 0, "DIR",

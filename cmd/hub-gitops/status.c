@@ -81,7 +81,9 @@ read_head(const struct gitops_git *g, struct repo_status *st)
 static void
 inspect(const struct gitops_ctx *ctx, const struct hub_repo *r, struct repo_status *st)
 {
-    struct gitops_git g = { r->checkout, (unsigned)ctx->opts->git_timeout_s * 1000u, 1 };
+    struct gitops_git g = { .cwd = r->checkout,
+                            .timeout_ms = (unsigned)ctx->opts->git_timeout_s * 1000u,
+                            .read_only = 1 };
 
     memset(st, 0, sizeof *st);
     gitops_state_read(ctx->state_dir, r->name, &st->last);

@@ -145,27 +145,34 @@ dirty_step(const struct gitops_git *g, struct gitops_run *run)
 /*
  * What the remote has, fetched. ls-remote first: when the remote-tracking
  * ref already holds the remote's tip (every no-op), the fetch is skipped.
+ *
+ * The calls share one deadline, HUB_GIT_TIMEOUT from the first: a remote
+ * that answers ls-remote slowly and then hangs the fetch must not hold the
+ * lock for two timeouts (the run ends within the timeout plus the kill's
+ * grace, as the README promises).
  */
 static int
-remote_step(const struct gitops_git *g, const struct hub_repo *r, struct gitops_heads *h)
+remote_step(const struct gitops_git *each, const struct hub_repo *r, struct gitops_heads *h)
 {
+    struct gitops_git g = *each;
     char tip[GITOPS_OID_MAX + 1];
     int rc, have_heads;
 
-    rc = gitops_git_ls_remote(g, r->remote, r->branch, tip);
+    g.deadline_ms = hub_time_mono_ms() + each->timeout_ms;
+    rc = gitops_git_ls_remote(&g, r->remote, r->branch, tip);
     if (rc != 0)
         return rc;
-    rc = gitops_git_heads(g, r->remote, r->branch, 1, h);
+    rc = gitops_git_heads(&g, r->remote, r->branch, 1, h);
     if (rc == 0 && strcmp(h->remote, tip) == 0)
         return 0;
     if (rc != 0 && rc != 1)
         return rc;
     have_heads = rc == 0;
-    rc = gitops_git_fetch(g, r->remote, r->branch);
+    rc = gitops_git_fetch(&g, r->remote, r->branch);
     if (rc != 0)
         return rc;
     if (!have_heads)        /* the remote-tracking ref did not exist before */
-        return gitops_git_heads(g, r->remote, r->branch, 0, h);
+        return gitops_git_heads(&g, r->remote, r->branch, 0, h);
     /* The fetch brought tip (or a newer tip: the next run takes that one). */
     memcpy(h->remote, tip, sizeof h->remote);
     return 0;
@@ -176,7 +183,8 @@ static int
 ladder(const struct gitops_ctx *ctx, struct gitops_run *run)
 {
     const struct hub_repo *r = run->repo;
-    struct gitops_git g = { r->checkout, (unsigned)ctx->opts->git_timeout_s * 1000u, 0 };
+    struct gitops_git g = { .cwd = r->checkout,
+                            .timeout_ms = (unsigned)ctx->opts->git_timeout_s * 1000u };
     struct gitops_heads h;
     struct gitops_plan plan;
     int rc;

@@ -106,9 +106,12 @@ gitops_trigger_read(const char *path, struct gitops_trigger *t)
         rc = hub_file_readat(AT_FDCWD, "/dev/stdin", HUB_MAX_TRIGGER, &text);
     else
         rc = hub_file_read(path, HUB_MAX_TRIGGER, &text);
+    /* Missing, unreadable or oversized, the trigger is bad input like a
+     * malformed one: 65, which the units never restart on (EX_NOINPUT, 66,
+     * is outside the codes hub-gitops documents). */
     if (rc != 0) {
-        rc = hub_fail(errno == EFBIG ? EX_DATAERR : EX_NOINPUT, "gitops_trigger_unreadable",
-                      HUB_STR("file", path), HUB_STR("error", strerror(errno)));
+        rc = hub_fail(EX_DATAERR, "gitops_trigger_unreadable", HUB_STR("file", path),
+                      HUB_STR("error", strerror(errno)));
         goto out;
     }
     rc = gitops_trigger_parse(hub_buf_str(&text), text.len, t);

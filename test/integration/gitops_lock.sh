@@ -2,8 +2,9 @@
 # gitops_lock.sh: one run at a time per repository. 20 concurrent syncs
 # while commits land are serialized and end on the remote's HEAD; --no-wait
 # exits 75 while another run holds the lock; a hung remote (a fake ssh that
-# never answers, even one that ignores SIGTERM) ends the run at the git
-# timeout, kills the transport and releases the lock.
+# never answers, even one that ignores SIGTERM) ends the run within the git
+# timeout + 2 s, kills the transport and releases the lock; so does a remote
+# whose ls-remote is slow and whose fetch hangs (one deadline per exchange).
 . "$(dirname "$0")/../lib.sh"
 . "$HUB_TOP/test/fixtures/gitops/repo.sh"
 # No database here: gitops_runs rows are gitops_apply.sh's business.
@@ -88,14 +89,15 @@ live_pids() {
     echo "${out# }"
 }
 git -C "$GX_ROOT/co" remote set-url origin "ssh://hub-fake.invalid/x.git"
+timeout_s=1
 for stubborn in 0 1; do
     : >"$base/ssh.pids"
     start=$(date +%s%N)
-    GIT_SSH_COMMAND="$base/fake-ssh" HUB_FAKE_SSH_STUBBORN=$stubborn HUB_GIT_TIMEOUT=1 gx_sync demo
+    GIT_SSH_COMMAND="$base/fake-ssh" HUB_FAKE_SSH_STUBBORN=$stubborn HUB_GIT_TIMEOUT=$timeout_s gx_sync demo
     took=$(( ($(date +%s%N) - start) / 1000000 ))
     label="hung remote$([ $stubborn = 1 ] && echo ", SIGTERM ignored")"
     gx_rc "$label: exit 69" 69
-    t_check "$label: ended within timeout + 2 s + slack (${took} ms)" test "$took" -lt 6000
+    t_check "$label: ended within timeout + 2 s (${took} ms)" test "$took" -lt $(( (timeout_s + 2) * 1000 ))
     t_check "$label: git call logged as timed out" \
         jq -s -e 'map(select(.level == "ERROR" and .timed_out == true)) | length == 1' <<<"$GX_OUT"
     sleep 0.3               # the group's SIGTERM takes effect asynchronously
@@ -103,6 +105,39 @@ for stubborn in 0 1; do
     t_eq "$label: transport processes killed" "" "$alive"
     [ -z "$alive" ] || kill -KILL $alive 2>/dev/null
 done
+
+# --- a slow remote: ls-remote answers just inside the timeout, then the
+# fetch hangs. The whole remote exchange of one sync shares one deadline,
+# so the run still ends within timeout + 2 s (not ls-remote's time plus a
+# full timeout for the fetch). GIT_SSH_VARIANT=simple: no "-G" probe call.
+cat >"$base/slow-ssh" <<FAKE
+#!/bin/sh
+if mkdir "$base/slow-ssh.first" 2>/dev/null; then
+    sleep 3
+    exec git upload-pack "$GX_ROOT/remote.git"
+fi
+exec "$base/fake-ssh"
+FAKE
+chmod +x "$base/slow-ssh"
+timeout_s=4
+: >"$base/ssh.pids"
+rm -rf "$base/slow-ssh.first"
+gx_push >/dev/null
+start=$(date +%s%N)
+GIT_SSH_COMMAND="$base/slow-ssh" GIT_SSH_VARIANT=simple HUB_FAKE_SSH_STUBBORN=1 \
+    HUB_GIT_TIMEOUT=$timeout_s gx_sync demo
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+gx_rc "slow ls-remote, hung fetch: exit 69" 69
+t_check "slow ls-remote, hung fetch: ls-remote answered" test -d "$base/slow-ssh.first"
+t_check "slow ls-remote, hung fetch: the fetch timed out" \
+    jq -s -e 'map(select(.msg == "gitops_fetch_failed" and .timed_out == true)) | length == 1' <<<"$GX_OUT"
+t_check "slow ls-remote, hung fetch: ended within timeout + 2 s (${took} ms)" \
+    test "$took" -lt $(( (timeout_s + 2) * 1000 ))
+sleep 0.3
+alive=$(live_pids <"$base/ssh.pids")
+t_eq "slow ls-remote, hung fetch: transport processes killed" "" "$alive"
+[ -z "$alive" ] || kill -KILL $alive 2>/dev/null
+
 git -C "$GX_ROOT/co" remote set-url origin "$GX_ROOT/remote.git"
 gx_push >/dev/null
 gx_sync --no-wait demo

@@ -3,7 +3,8 @@
 # bare remote: no-op, fast-forward, dirty tracked files (on main and on
 # another branch) skipped untouched, untracked files not blocking (but never
 # overwritten), branch switch, diverged refuse and reset (backup ref), local
-# commits ahead, trigger lines, bad names and configuration, status --json.
+# commits ahead, trigger lines (stdin and files), bad names and
+# configuration, status --json (data alone on stdout, log lines on stderr).
 # After every scenario every local branch and unpushed commit is still there.
 . "$(dirname "$0")/../lib.sh"
 . "$HUB_TOP/test/fixtures/gitops/repo.sh"
@@ -212,6 +213,16 @@ ev '{"repo":"../etc"}' >/dev/null
 t_eq "event with a bad name: exit 65" 65 "$?"
 ev '{"repo":"demo","after":"not-a-sha"}' >/dev/null
 t_eq "event with a bad after: exit 65" 65 "$?"
+# --event FILE: a trigger file that cannot be read is bad input (65), like
+# a malformed one; retrying the same command cannot help.
+printf '{"repo":"demo"}\n' >"$GX_ROOT/trigger.json"
+t_exit "event from a file: exit 0" 0 hub-gitops sync --event "$GX_ROOT/trigger.json"
+t_exit "event from a missing file: exit 65" 65 hub-gitops sync --event "$GX_ROOT/no-such-trigger.json"
+out=$(hub-gitops sync --event "$GX_ROOT/no-such-trigger.json" 2>&1)
+t_check "event from a missing file: message names the file" \
+    jq -s -e --arg f "$GX_ROOT/no-such-trigger.json" \
+    'map(select(.msg == "gitops_trigger_unreadable" and .file == $f)) | length == 1' <<<"$out"
+t_exit "event from a directory: exit 65" 65 hub-gitops sync --event "$GX_ROOT/repos.d"
 lost "events"
 
 # --- bad names and configuration: 78, nothing touched
@@ -257,6 +268,22 @@ t_eq "status --json: last outcome" noop "$(jq -r '.[1].last_outcome' <<<"$json")
 t_check "status --json: last time" jq -e '.[0].last_time | test("^20[0-9-]+T")' <<<"$json"
 t_check "status (text) names the repo" grep -q "^demo .*main@" <<<"$(hub-gitops status)"
 t_exit "status of an unknown repo: exit 78" 78 hub-gitops status nosuchrepo
+# status's stdout is its data: a configuration warning and a checkout that
+# cannot be read are logged on stderr, and stdout stays one JSON array.
+printf 'CHECKOUT=%s\nFROB=1\n' "$GX_ROOT/nope" >"$GX_ROOT/repos.d/broken.conf"
+hub-gitops status --json 2>"$base/status.err" | jq -s -e 'length == 1 and (.[0] | length == 3)' >/dev/null
+t_eq "status --json with a warning: stdout is only the array (exit 0, jq ok)" "0 0" "${PIPESTATUS[*]}"
+t_check "status --json with a warning: the warning is on stderr" \
+    jq -s -e 'map(select(.msg == "repo_config_unknown_key" and .key == "FROB")) | length == 1' \
+    "$base/status.err"
+t_eq "status --json with a warning: the broken checkout in its entry" \
+    "checkout missing or not a git repository" \
+    "$(hub-gitops status --json 2>/dev/null | jq -r '.[] | select(.repo == "broken") | .error')"
+t_eq "status (text) with a warning: no log line on stdout" "" \
+    "$(hub-gitops status 2>/dev/null | grep '^[<{]')"
+t_check "status (text) with a warning: the warning is on stderr" \
+    grep -q '"msg":"repo_config_unknown_key"' <<<"$(hub-gitops status 2>&1 >/dev/null)"
+rm -f "$GX_ROOT/repos.d/broken.conf"
 co checkout -q -- README
 lost "status"
 t_done

@@ -1,5 +1,5 @@
 /* test_log.c: the JSON line logger: key order, escaping, typed fields,
- * truncation, levels and the journal priority prefix. */
+ * truncation, levels, the journal priority prefix and the log fd. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -157,6 +157,82 @@ test_journal_prefix(void **state)
     assert_int_equal(strncmp(out, "<4>{\"time\"", 10), 0);
 }
 
+/* A fresh temp file, unlinked; its "dev:ino" in js. */
+static int
+temp_fd(char *js, size_t jslen)
+{
+    char path[] = "/tmp/test_log_fd.XXXXXX";
+    int fd = mkstemp(path);
+    struct stat st;
+
+    assert_true(fd >= 0);
+    unlink(path);
+    assert_int_equal(fstat(fd, &st), 0);
+    snprintf(js, jslen, "%llu:%llu", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino);
+    return fd;
+}
+
+static void
+read_back(int fd, char *out, size_t outlen)
+{
+    ssize_t n;
+
+    lseek(fd, 0, SEEK_SET);
+    n = read(fd, out, outlen - 1);
+    out[n < 0 ? 0 : n] = '\0';
+}
+
+/*
+ * hub_log_set_fd: lines go to that fd and nowhere else, and the journal
+ * prefix follows the fd written to, not stdout: a program whose stdout is
+ * its data (a pipe) and whose stderr is the journal still gets "<N>", and
+ * one whose stdout is the journal but logs to a file does not.
+ */
+static void
+test_set_fd(void **state)
+{
+    static const struct {
+        const char *journal;        /* which file $JOURNAL_STREAM names */
+        const char *want_prefix;    /* the log fd's line starts with this */
+    } cases[] = {
+        { "logfd", "<4>{\"time\"" },
+        { "stdout", "{\"time\"" },
+        { NULL, "{\"time\"" },
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char js_out[64], js_log[64], out[512], logged[512];
+        int out_fd = temp_fd(js_out, sizeof js_out);
+        int log_fd = temp_fd(js_log, sizeof js_log);
+        int saved = dup(1);
+
+        if (cases[i].journal == NULL)
+            unsetenv("JOURNAL_STREAM");
+        else
+            setenv("JOURNAL_STREAM", strcmp(cases[i].journal, "logfd") == 0 ? js_log : js_out, 1);
+        fflush(stdout);
+        dup2(out_fd, 1);
+        hub_log_init("hub-test");
+        hub_log_set_fd(log_fd);
+        log_one();
+        hub_log_init("hub-test");       /* back to stdout */
+        dup2(saved, 1);
+        close(saved);
+        read_back(out_fd, out, sizeof out);
+        read_back(log_fd, logged, sizeof logged);
+        close(out_fd);
+        close(log_fd);
+        unsetenv("JOURNAL_STREAM");
+        hub_log_init("hub-test");
+
+        assert_string_equal(out, "");
+        assert_int_equal(strncmp(logged, cases[i].want_prefix, strlen(cases[i].want_prefix)), 0);
+        assert_non_null(strstr(logged, "\"msg\":\"to_journal\""));
+        assert_int_equal(logged[strlen(logged) - 1], '\n');
+    }
+}
+
 static void
 test_fail_returns_code(void **state)
 {
@@ -184,6 +260,7 @@ main(void)
         cmocka_unit_test(test_long_field_is_cut),
         cmocka_unit_test(test_levels_filter),
         cmocka_unit_test(test_journal_prefix),
+        cmocka_unit_test(test_set_fd),
         cmocka_unit_test(test_fail_returns_code),
     };
 
