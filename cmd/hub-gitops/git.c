@@ -9,6 +9,8 @@
  * even with nothing to fetch, runs a connectivity check that costs more
  * than ls-remote); a one-commit sync adds fetch, rev-parse, status,
  * rev-list, read-tree and update-ref (and gc --auto, when it has work).
+ * Only a checkout status calls modified pays for the check that it is a
+ * move cut short: rev-list --count, diff-files, write-tree, rev-list.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -247,6 +249,79 @@ gitops_git_dirty(const struct gitops_git *g, int *dirty, char *first, size_t fir
         *dirty = res.output.len > 0;
         if (firstlen > 0 && take_line(hub_buf_str(&res.output), first, firstlen) == NULL)
             first[0] = '\0';
+    }
+    hub_child_result_release(&res);
+    return rc;
+}
+
+int
+gitops_git_index_tree(const struct gitops_git *g, char *tree)
+{
+    struct hub_child_result res = HUB_CHILD_RESULT_INIT;
+    /* Runs right after status, which refreshed the index's stat data; a
+     * file still stat-dirty here counts as modified (the safe answer). */
+    const char *const files[] = { "diff-files", "--quiet", "--ignore-submodules=dirty", NULL };
+    /* write-tree stores the index's trees as objects (what a commit would
+     * do; gc prunes them) and fails on an unmerged index. */
+    const char *const write[] = { "write-tree", NULL };
+    int rc;
+
+    rc = gitops_git_run(g, "gitops_diff_files_failed", 1, files, &res);
+    if (rc == 0) {
+        hub_child_result_release(&res);
+        rc = gitops_git_run(g, "gitops_write_tree_failed", 1, write, &res);
+    }
+    if (rc == 0 && (take_line(hub_buf_str(&res.output), tree, GITOPS_OID_MAX + 1) == NULL ||
+                    !gitops_oid_valid(tree)))
+        rc = hub_fail(EX_UNAVAILABLE, "gitops_write_tree_unexpected",
+                      HUB_STR("output", hub_buf_str(&res.output)));
+    hub_child_result_release(&res);
+    return rc;
+}
+
+int
+gitops_parse_commit_of_tree(const char *text, const char *tree, char *oid)
+{
+    char commit[GITOPS_OID_MAX + 1] = "";
+    char line[GITOPS_OID_MAX + 8];
+
+    /* "commit <oid>" then "<tree>", per commit, newest first. The last
+     * line may be cut by the output cap: it never matches (an oid is
+     * compared whole), so the oldest commits of a long range go unsearched. */
+    for (const char *p = text; p != NULL && *p != '\0';) {
+        p = take_line(p, line, sizeof line);
+        if (p == NULL)
+            return -1;
+        if (strncmp(line, "commit ", 7) == 0) {
+            commit[0] = '\0';
+            if (gitops_oid_valid(line + 7))
+                memcpy(commit, line + 7, strlen(line + 7) + 1);
+        } else if (commit[0] != '\0' && strcmp(line, tree) == 0) {
+            memcpy(oid, commit, sizeof commit);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int
+gitops_git_commit_of_tree(const struct gitops_git *g, const char *from, const char *to,
+                          const char *tree, char *oid)
+{
+    struct hub_child_result res = HUB_CHILD_RESULT_INIT;
+    char range[2 * GITOPS_OID_MAX + 4];
+    int n, rc;
+
+    n = snprintf(range, sizeof range, "%s..%s", from, to);
+    if (n < 0 || (size_t)n >= sizeof range)
+        return hub_fail(EX_SOFTWARE, "gitops_range_too_long");
+    const char *const args[] = { "rev-list", "--format=%T", range, "--", NULL };
+    rc = gitops_git_run(g, "gitops_rev_list_failed", 0, args, &res);
+    if (rc == 0) {
+        rc = gitops_parse_commit_of_tree(hub_buf_str(&res.output), tree, oid);
+        if (rc < 0)
+            rc = hub_fail(EX_UNAVAILABLE, "gitops_rev_list_unexpected",
+                          HUB_STR("output", hub_buf_str(&res.output)));
     }
     hub_child_result_release(&res);
     return rc;

@@ -17,7 +17,7 @@
  * hub-gitops never builds a shell string from data: APPLY is the operator's
  * own text from the operator's own file, run as ["/bin/sh", "-c", APPLY].
  * It never deletes a branch and never moves a checkout with modified
- * tracked files.
+ * tracked files (a move of its own cut short is not local work: move.c).
  */
 #ifndef HUB_GITOPS_H
 #define HUB_GITOPS_H
@@ -169,6 +169,16 @@ int gitops_git_heads(const struct gitops_git *g, const char *remote, const char 
 int gitops_git_branch_rev(const struct gitops_git *g, const char *branch, char *oid);
 /* *dirty set to 1 when a tracked file differs from HEAD (worktree or index). */
 int gitops_git_dirty(const struct gitops_git *g, int *dirty, char *first, size_t firstlen);
+/*
+ * The tree the index holds, when the working tree's tracked files hold it
+ * too: 0 (tree filled), 1 when a tracked file differs from the index or the
+ * index has conflicts, or an exit code. Writes tree objects, like a commit.
+ */
+int gitops_git_index_tree(const struct gitops_git *g, char *tree);
+/* A commit in from..to whose tree is tree: 0 (oid filled), 1 none, or an
+ * exit code. Searches the newest 64 KiB of rev-list output (~700 commits). */
+int gitops_git_commit_of_tree(const struct gitops_git *g, const char *from, const char *to,
+                              const char *tree, char *oid);
 /* Commits in a and not in b (*ahead) and in b not in a (*behind). */
 int gitops_git_counts(const struct gitops_git *g, const char *a, const char *b,
                       long long *ahead, long long *behind);
@@ -185,6 +195,8 @@ void gitops_git_maintenance(const struct gitops_git *g);
 int gitops_parse_heads(const char *text, struct gitops_heads *out);
 int gitops_parse_counts(const char *text, long long *ahead, long long *behind);
 int gitops_parse_ls_remote(const char *text, const char *ref, char *oid);
+/* rev-list --format=%T output: 0 (oid filled), 1 no commit has tree, -1 malformed. */
+int gitops_parse_commit_of_tree(const char *text, const char *tree, char *oid);
 int gitops_oid_valid(const char *s);
 /* BRANCH and REMOTE: safe in a refspec (no ':', '*', '..', spaces, ...). */
 int gitops_refname_part_valid(const char *s);
@@ -199,11 +211,21 @@ struct gitops_plan {
 };
 
 /*
- * Decide and carry out the move of a clean checkout to the remote (switch,
- * fast-forward or diverged reset). Fills run->new_rev, commits, outcome,
- * backup_ref and plan. Returns 0 or the failure's exit code.
+ * Where a move cut short left the checkout, when that is all that differs
+ * from HEAD (see move.c for the rule). Asked only of a checkout with
+ * modified tracked files. 0: from (GITOPS_OID_MAX + 1) is the commit whose
+ * tree the index and working tree hold; 1: local work; or an exit code.
  */
-int gitops_move(const struct gitops_git *g, const struct gitops_heads *h,
+int gitops_resume_point(const struct gitops_git *g, const struct gitops_heads *h, char *from);
+
+/*
+ * Decide and carry out the move of a clean checkout to the remote (switch,
+ * fast-forward or diverged reset). from is the commit whose tree the index
+ * and working tree hold: h->head, or gitops_resume_point's answer. Fills
+ * run->new_rev, commits, outcome, backup_ref and plan. Returns 0 or the
+ * failure's exit code.
+ */
+int gitops_move(const struct gitops_git *g, const struct gitops_heads *h, const char *from,
                 struct gitops_run *run, struct gitops_plan *plan);
 /* Return the checkout to run->old_rev and the branch to plan->branch_old. */
 int gitops_rollback(const struct gitops_git *g, const struct gitops_heads *h,

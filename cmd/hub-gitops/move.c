@@ -8,6 +8,10 @@
  * One mechanism serves the fast-forward, the branch switch, the diverged
  * reset and the rollback, and it never deletes a branch or a commit: the
  * reset first keeps the old tip under refs/hub/backup/<UTC stamp>.
+ *
+ * The steps are not one transaction, so a run killed between them (or an
+ * update-ref refused) leaves the tree ahead of the refs; the next run finds
+ * that state and finishes the move (gitops_resume_point).
  */
 #include <stdio.h>
 #include <string.h>
@@ -92,15 +96,15 @@ plan_target(const struct gitops_git *g, struct gitops_run *run, struct gitops_pl
     return 0;
 }
 
-/* The tree, then the branch, then HEAD; each step guarded by the one before. */
+/* The tree (from where it is), then the branch, then HEAD; each step guarded by the one before. */
 static int
-carry_out(const struct gitops_git *g, const struct gitops_heads *h, struct gitops_run *run,
+carry_out(const struct gitops_git *g, const char *from, struct gitops_run *run,
           const struct gitops_plan *plan)
 {
     int rc;
 
-    if (strcmp(h->head, plan->target) != 0) {
-        rc = gitops_git_move_tree(g, h->head, plan->target);
+    if (strcmp(from, plan->target) != 0) {
+        rc = gitops_git_move_tree(g, from, plan->target);
         if (rc != 0) {
             run->outcome = GITOPS_BLOCKED;
             snprintf(run->error, sizeof run->error, "git refused to update the working tree");
@@ -120,9 +124,49 @@ carry_out(const struct gitops_git *g, const struct gitops_heads *h, struct gitop
     return 0;
 }
 
+/*
+ * A move cut short after its read-tree leaves the index and working tree at
+ * the target with the branch and HEAD behind (and a switch cut short after
+ * its update-ref, the branch at the target with HEAD behind): every later
+ * run sees modified tracked files. No marker file says so; the state does.
+ * It is a cut move, and finishing it loses nothing, when
+ *
+ *   - the remote tip fast-forwards HEAD (HEAD is its ancestor), and
+ *   - the working tree's tracked files match the index, which has no
+ *     conflicts, and
+ *   - the index's tree is the tree of a commit in HEAD..remote: the remote
+ *     tip, an older tip when the remote moved on since the cut, or the
+ *     branch's tip when a switch moved the branch but not HEAD.
+ *
+ * Then every local change is one a commit on the way from HEAD to the
+ * remote already holds, and the move to the remote starts from that commit
+ * instead of HEAD. Anything else (one more modified or staged file, a HEAD
+ * the remote does not contain, as in a reset cut short) is local work.
+ * The extra calls run only for a checkout status called modified.
+ */
 int
-gitops_move(const struct gitops_git *g, const struct gitops_heads *h, struct gitops_run *run,
-            struct gitops_plan *plan)
+gitops_resume_point(const struct gitops_git *g, const struct gitops_heads *h, char *from)
+{
+    char tree[GITOPS_OID_MAX + 1];
+    long long ahead = 0, behind = 0;
+    int rc;
+
+    if (strcmp(h->head, h->remote) == 0)
+        return 1;
+    rc = gitops_git_counts(g, h->head, h->remote, &ahead, &behind);
+    if (rc != 0)
+        return rc;
+    if (ahead != 0)
+        return 1;
+    rc = gitops_git_index_tree(g, tree);
+    if (rc != 0)
+        return rc;
+    return gitops_git_commit_of_tree(g, h->head, h->remote, tree, from);
+}
+
+int
+gitops_move(const struct gitops_git *g, const struct gitops_heads *h, const char *from,
+            struct gitops_run *run, struct gitops_plan *plan)
 {
     const char *branch = run->repo->branch;
     int n, rc;
@@ -146,7 +190,7 @@ gitops_move(const struct gitops_git *g, const struct gitops_heads *h, struct git
         return rc;
     if (plan->switching && run->outcome == GITOPS_SYNCED)
         run->outcome = GITOPS_SWITCHED;
-    rc = carry_out(g, h, run, plan);
+    rc = carry_out(g, from, run, plan);
     if (rc != 0)
         return rc;
     memcpy(run->new_rev, plan->target, sizeof run->new_rev);

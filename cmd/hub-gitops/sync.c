@@ -5,7 +5,8 @@
  *
  *   lock -> ls-remote, and fetch only when the remote has something we
  *   have not fetched -> compare (on BRANCH at the remote: no-op) -> dirty
- *   (tracked files modified on any branch: skip, touch nothing) -> move
+ *   (tracked files modified on any branch: skip, touch nothing, unless
+ *   they are our own move cut short: finish it) -> move
  *   (switch / fast-forward / diverged refuse or reset, move.c) -> APPLY
  *   when HEAD moved -> rollback when APPLY failed and ROLLBACK=yes
  *
@@ -125,14 +126,29 @@ apply_step(const struct gitops_git *g, const struct gitops_heads *h, struct gito
     return EX_SOFTWARE;
 }
 
+/* Sets from to the commit whose tree the checkout holds: HEAD when clean. */
 static int
-dirty_step(const struct gitops_git *g, struct gitops_run *run)
+dirty_step(const struct gitops_git *g, const struct gitops_heads *h, struct gitops_run *run,
+           char *from)
 {
     char first[200];
     int dirty = 0, rc;
 
+    memcpy(from, h->head, GITOPS_OID_MAX + 1);
     rc = gitops_git_dirty(g, &dirty, first, sizeof first);
     if (rc != 0 || !dirty)
+        return rc;
+    rc = gitops_resume_point(g, h, from);
+    if (rc == 0) {
+        hub_log(HUB_LOG_WARN, "gitops_move_resumed", HUB_STR("repo", run->repo->name),
+                HUB_STR("head", h->head), HUB_STR("checkout_at", from),
+                HUB_STR("remote", h->remote),
+                HUB_STR("reason", "index and working tree already at a commit between HEAD "
+                                  "and the remote: a move was cut short"));
+        return 0;
+    }
+    memcpy(from, h->head, GITOPS_OID_MAX + 1);
+    if (rc != 1)
         return rc;
     run->outcome = GITOPS_SKIPPED_DIRTY;
     snprintf(run->error, sizeof run->error, "tracked files modified: %s", first);
@@ -187,6 +203,7 @@ ladder(const struct gitops_ctx *ctx, struct gitops_run *run)
                             .timeout_ms = (unsigned)ctx->opts->git_timeout_s * 1000u };
     struct gitops_heads h;
     struct gitops_plan plan;
+    char from[GITOPS_OID_MAX + 1];
     int rc;
 
     rc = check_repo(r);
@@ -204,9 +221,9 @@ ladder(const struct gitops_ctx *ctx, struct gitops_run *run)
         run->outcome = GITOPS_NOOP;
         return 0;
     }
-    rc = dirty_step(&g, run);
+    rc = dirty_step(&g, &h, run, from);
     if (rc == 0)
-        rc = gitops_move(&g, &h, run, &plan);
+        rc = gitops_move(&g, &h, from, run, &plan);
     if (rc != 0) {
         if (gitops_outcome_exit(run->outcome) != rc)
             run->outcome = outcome_of(rc);

@@ -15,6 +15,7 @@
 
 #define SHA_A "0123456789abcdef0123456789abcdef01234567"
 #define SHA_B "89abcdef0123456789abcdef0123456789abcdef"
+#define SHA_C "fedcba9876543210fedcba9876543210fedcba98"
 
 static void
 test_parse_heads(void **state)
@@ -102,6 +103,34 @@ test_parse_ls_remote(void **state)
 
         assert_int_equal(rc == 0, cases[i].ok);
         if (cases[i].ok)
+            assert_string_equal(oid, cases[i].oid);
+    }
+}
+
+/* rev-list --format=%T: which commit of the range has the index's tree. */
+static void
+test_parse_commit_of_tree(void **state)
+{
+    static const struct {
+        const char *text, *tree;
+        int rc;
+        const char *oid;
+    } cases[] = {
+        { "commit " SHA_A "\n" SHA_B "\n", SHA_B, 0, SHA_A },
+        { "commit " SHA_A "\n" SHA_C "\ncommit " SHA_B "\n" SHA_B "\n", SHA_B, 0, SHA_B },
+        { "commit " SHA_A "\n" SHA_C "\n", SHA_B, 1, NULL },      /* no commit has it */
+        { "", SHA_B, 1, NULL },                                     /* empty range */
+        { SHA_B "\n", SHA_B, 1, NULL },                             /* a tree before any commit */
+        { "commit nothex\n" SHA_B "\n", SHA_B, 1, NULL },            /* a bad commit line */
+        { "commit " SHA_A "\n" SHA_C "\ncommit " SHA_B "\n0123", SHA_C, 0, SHA_A }, /* cut */
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char oid[GITOPS_OID_MAX + 1] = "";
+
+        assert_int_equal(gitops_parse_commit_of_tree(cases[i].text, cases[i].tree, oid),
+                         cases[i].rc);
+        if (cases[i].oid != NULL)
             assert_string_equal(oid, cases[i].oid);
     }
 }
@@ -219,6 +248,7 @@ main(void)
         cmocka_unit_test(test_parse_heads),
         cmocka_unit_test(test_parse_counts),
         cmocka_unit_test(test_parse_ls_remote),
+        cmocka_unit_test(test_parse_commit_of_tree),
         cmocka_unit_test(test_oid_valid),
         cmocka_unit_test(test_refname_part),
         cmocka_unit_test(test_trigger_parse),
