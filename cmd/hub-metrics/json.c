@@ -28,15 +28,27 @@ put(struct metrics_json *j, const char *s, size_t n)
         j->err = 1;
 }
 
-/* Length of a valid UTF-8 sequence at s, or 0. */
+/* Length of a valid UTF-8 sequence at s, or 0. Valid as PostgreSQL checks
+ * it (RFC 3629): shortest form, no surrogates, nothing past U+10FFFF, so
+ * F5..F7, E0 80, ED A0 and F4 90 are refused, not only bad continuations. */
 static size_t
 utf8_len(const unsigned char *s)
 {
-    size_t n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
+    size_t n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+             : s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : 0;
+    unsigned char lo = 0x80, hi = 0xBF;      /* the second byte's range */
 
-    if (s[0] >= 0xF8)
+    if (s[0] == 0xE0)
+        lo = 0xA0;
+    else if (s[0] == 0xED)
+        hi = 0x9F;
+    else if (s[0] == 0xF0)
+        lo = 0x90;
+    else if (s[0] == 0xF4)
+        hi = 0x8F;
+    if (n == 0 || s[1] < lo || s[1] > hi)
         return 0;
-    for (size_t i = 1; i < n; i++) {
+    for (size_t i = 2; i < n; i++) {
         if ((s[i] & 0xC0) != 0x80)
             return 0;
     }
@@ -163,9 +175,14 @@ metrics_json_str(struct metrics_json *j, const char *k, const char *s)
 uint64_t
 metrics_ratio2(uint64_t part, uint64_t total)
 {
+    long double r;
+
     if (total == 0)
         return 0;
     if (part <= UINT64_MAX / 10000)
         return (part * 10000 + total / 2) / total;
-    return (uint64_t)((long double)part * 10000.0L / (long double)total + 0.5L);
+    /* a huge rate over a tiny interval: saturate, converting an out-of-range
+     * long double is undefined */
+    r = (long double)part * 10000.0L / (long double)total + 0.5L;
+    return r < 18446744073709551616.0L ? (uint64_t)r : UINT64_MAX;
 }

@@ -170,7 +170,9 @@ number(struct fast *f, bson_t *b, const char *k, int klen)
     double d;
     char text[64], *end;
 
-    while (f->p < f->end && strchr("0123456789-+.eE", *f->p) != NULL)
+    /* not strchr alone: it finds a NUL byte too (the string's end), and a
+     * line may hold one; strtod would then stop there and take "1\0\0" */
+    while (f->p < f->end && *f->p != '\0' && strchr("0123456789-+.eE", *f->p) != NULL)
         f->p++;
     n = (size_t)(f->p - start);
     if (n >= sizeof text)

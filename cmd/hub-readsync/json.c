@@ -468,6 +468,26 @@ put_wrapped_string(struct jw *w, const char *prefix, size_t plen, const char *s,
 
 static int put_members(struct jw *w, bson_iter_t *child, int depth, int array);
 
+/*
+ * bson_iter_recurse into the document or array at it. bson_iter_next only
+ * checks that an embedded document's length fits its parent, so one whose
+ * header is broken (shorter than 5 bytes, no closing NUL) would read as
+ * empty and be written "{}"; libbson's own writer refuses it, so do we.
+ */
+static int
+recurse(const bson_iter_t *it, bson_iter_t *child)
+{
+    const uint8_t *data = NULL;
+    uint32_t len = 0;
+    bson_t sub;
+
+    if (BSON_ITER_HOLDS_ARRAY(it))
+        bson_iter_array(it, &len, &data);
+    else
+        bson_iter_document(it, &len, &data);
+    return data != NULL && bson_init_static(&sub, data, len) && bson_iter_recurse(it, child);
+}
+
 static int
 put_codewscope(struct jw *w, const bson_iter_t *it)
 {
@@ -546,7 +566,7 @@ put_value(struct jw *w, const bson_iter_t *it, int depth)
             w->deep = 1;
             return 0;
         }
-        if (!bson_iter_recurse(it, &child))
+        if (!recurse(it, &child))
             return READSYNC_JSON_CORRUPT;
         return put_members(w, &child, depth + 1, BSON_ITER_HOLDS_ARRAY(it));
     case BSON_TYPE_BINARY:
@@ -630,7 +650,7 @@ readsync_json_write(const bson_iter_t *it, struct hub_buf *out)
     /* A document is written as the outermost one (its members at depth 0);
      * any other value as libbson writes it inside {"v": value}. */
     if (BSON_ITER_HOLDS_DOCUMENT(it))
-        rc = bson_iter_recurse(it, &child) ? put_members(&w, &child, 0, 0) : READSYNC_JSON_CORRUPT;
+        rc = recurse(it, &child) ? put_members(&w, &child, 0, 0) : READSYNC_JSON_CORRUPT;
     else
         rc = put_value(&w, it, 0);
     if (rc == 0 && w.nul)

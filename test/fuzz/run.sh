@@ -9,6 +9,10 @@
 # New inputs are written to a scratch copy, never into the seed corpus, so
 # a run leaves the tree as it was. Exit 0 when no target crashed; a crash
 # leaves its input in $HUB_FUZZ_BUILD/fuzz/crash-* and exits 1.
+# Undefined behaviour counts as a crash (the build lets UBSan recover, so
+# halt_on_error makes it stop). Targets that must read files make their
+# temporary directory under $TMPDIR, pointed into the scratch directory so
+# that it goes away with it even when a target dies.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${HUB_FUZZ_BUILD:-$top/build/fuzz-tree}
@@ -34,7 +38,8 @@ for bin in "${targets[@]}"; do
         cp "$top/test/fuzz/corpus/$name"/* "$work/$name/" 2>/dev/null
     fi
     echo "fuzz: $name for ${per}s"
-    if "$bin" -max_total_time="$per" -max_len=65536 -timeout=10 -rss_limit_mb=1024 \
+    if TMPDIR=$work UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        "$bin" -max_total_time="$per" -max_len=65536 -timeout=10 -rss_limit_mb=1024 \
         -print_final_stats=1 -artifact_prefix="$build/fuzz/" "$work/$name" \
         >"$work/$name.log" 2>&1; then
         echo "ok - fuzz_$name: no crash ($(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/$name.log" | grep -o '[0-9]*$') runs)"

@@ -97,6 +97,9 @@ test_ratio2_table(void **state)
         { 1, 3, 3333 }, { 2, 3, 6667 }, { 0, 5, 0 }, { 5, 5, 10000 }, { 1, 0, 0 },
         { 6144000000ull, 16384000000ull, 3750 },
         { UINT64_MAX / 2, UINT64_MAX, 5000 },         /* the long double path */
+        /* out of range: saturated (fuzz_metrics_parse: "\a 4096 1230 400 300 1 75") */
+        { UINT64_MAX, 1, UINT64_MAX }, { UINT64_MAX - 74, 1, UINT64_MAX },
+        { UINT64_MAX / 10000 + 1, UINT64_MAX / 10000, 10000 },
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -127,6 +130,42 @@ test_json_writer(void **state)
     hub_buf_release(&b);
 }
 
+/* Strings are written as UTF-8 PostgreSQL's jsonb takes: anything that is
+ * not (bad leads, overlong forms, surrogates, past U+10FFFF) becomes '?'
+ * a byte. The last case is what fuzz_metrics_parse found in os-release. */
+static void
+test_json_utf8_table(void **state)
+{
+    static const struct { const char *in, *want; } cases[] = {
+        { "\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+        { "\xe0\xa0\x80\xed\x9f\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbf",
+          "\xe0\xa0\x80\xed\x9f\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbf" },  /* the edges */
+        { "\xc0\xaf\xc1\xbf", "????" },                       /* overlong 2-byte */
+        { "\xe0\x80\xaf", "???" },                             /* overlong 3-byte */
+        { "\xf0\x80\x80\xaf", "????" },                       /* overlong 4-byte */
+        { "\xed\xa0\x80", "???" },                             /* a surrogate */
+        { "\xf4\x90\x80\x80", "????" },                       /* past U+10FFFF */
+        { "\xf5\xa9\xba", "???" },                             /* no such lead */
+        { "\xf8\x88\x80\x80\x80", "?????" },
+        { "\xe2\x82", "??" },                                   /* cut short */
+        { "Ubunt\x8e\xdd\xf5\xa9\xba", "Ubunt?????" },
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct hub_buf b = HUB_BUF_INIT(4096), want = HUB_BUF_INIT(4096);
+        struct metrics_json j;
+
+        metrics_json_init(&j, &b);
+        metrics_json_str(&j, "s", cases[i].in);
+        assert_int_equal(metrics_json_end(&j), 0);
+        assert_int_equal(hub_buf_appendf(&want, "{\"s\":\"%s\"}", cases[i].want), HUB_BUF_OK);
+        if (strcmp(hub_buf_str(&b), hub_buf_str(&want)) != 0)
+            fail_msg("case %zu: got %s, want %s", i, hub_buf_str(&b), hub_buf_str(&want));
+        hub_buf_release(&b);
+        hub_buf_release(&want);
+    }
+}
+
 static void
 test_json_sticky_error(void **state)
 {
@@ -150,6 +189,7 @@ main(void)
         cmocka_unit_test(test_list_match_table),
         cmocka_unit_test(test_ratio2_table),
         cmocka_unit_test(test_json_writer),
+        cmocka_unit_test(test_json_utf8_table),
         cmocka_unit_test(test_json_sticky_error),
     };
 

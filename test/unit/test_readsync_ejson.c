@@ -102,6 +102,30 @@ test_ejson_table(void **state)
     }
 }
 
+/* A NUL byte inside a line (given by length, as source_file.c does) is
+ * never part of a number: the fast path leaves such lines to libbson. The
+ * first case is what fuzz_readsync_ejson found ("0.25\0\0" read as 0.25). */
+static void
+test_ejson_nul_bytes(void **state)
+{
+    static const struct { const char *line; size_t len; } cases[] = {
+#define L(lit) { lit, sizeof(lit) - 1 }
+        L("{\"progress\":0.25\0\0,\"reader\":\"r-2\"}"),
+        L("{\"i\":1\0}"),
+        L("{\"i\":12\0\0}"),
+        L("{\"a\":[1\0,2]}"),
+        L("{\"n\":{\"$numberLong\":\"5\0\"}}"),
+        L("{\"a\":1}\0"),
+        L("{\"s\":\"x\0y\"}"),
+#undef L
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (compare(cases[i].line, cases[i].len))
+            fail_msg("case %zu: the fast path took a line with a NUL byte", i);
+    }
+}
+
 /* Past its depth limit the fast path leaves the line to libbson. */
 static void
 test_ejson_deep(void **state)
@@ -295,6 +319,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ejson_table),
+        cmocka_unit_test(test_ejson_nul_bytes),
         cmocka_unit_test(test_ejson_deep),
         cmocka_unit_test(test_ejson_reuse),
         cmocka_unit_test(test_ejson_agrees_with_libbson),

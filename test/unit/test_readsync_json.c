@@ -273,6 +273,51 @@ test_json_refusal_order(void **state)
     bson_destroy(&top);
 }
 
+/* An embedded document whose own header is broken (length under 5, no
+ * closing NUL) is corrupt BSON, not an empty object: libbson refuses it and
+ * so must the writer. bson_iter_next checks only that it fits its parent.
+ * The first case is what fuzz_readsync_ejson found (raw BSON input). */
+static void
+test_json_corrupt_embedded(void **state)
+{
+    static const struct {
+        const char *body;     /* {"payload": ...} after the length, with its NUL */
+        size_t n;
+        int want;
+    } cases[] = {
+#define B(lit) lit, sizeof(lit) - 1
+        { B("\x03payload\0\x01\0\0\0\0"), READSYNC_JSON_CORRUPT },            /* length 1 */
+        { B("\x03payload\0\x04\0\0\0\0"), READSYNC_JSON_CORRUPT },            /* length 4 */
+        { B("\x03payload\0\x05\0\0\0\x07\0"), READSYNC_JSON_CORRUPT },       /* no NUL */
+        { B("\x03payload\0\x0c\0\0\0\x03" "a\0\x01\0\0\0\0\0"),
+          READSYNC_JSON_CORRUPT },                                              /* nested */
+        { B("\x03payload\0\x0c\0\0\0\x04" "a\0\x01\0\0\0\0\0"),
+          READSYNC_JSON_CORRUPT },                                              /* an array */
+        { B("\x03payload\0\x05\0\0\0\0\0"), READSYNC_JSON_OK },              /* {} */
+        { B("\x03payload\0\x0d\0\0\0\x04" "a\0\x05\0\0\0\0\0\0"),
+          READSYNC_JSON_OK },                                                   /* {"a":[]} */
+#undef B
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t raw[64];
+        uint32_t total = (uint32_t)(4 + cases[i].n);
+        char label[32];
+        bson_t top;
+        bson_iter_t it;
+        int rc;
+
+        memcpy(raw, &total, 4);                  /* little-endian, like the hosts */
+        memcpy(raw + 4, cases[i].body, cases[i].n);
+        assert_true(bson_init_static(&top, raw, total));
+        assert_true(bson_iter_init_find(&it, &top, "payload"));
+        snprintf(label, sizeof label, "case %zu", i);
+        rc = write_value(&it, NULL, label);
+        if (rc != cases[i].want)
+            fail_msg("case %zu: result %d, want %d", i, rc, cases[i].want);
+    }
+}
+
 /* Array keys are not written, but libbson refuses a broken one too. */
 static void
 test_json_array_key(void **state)
@@ -736,6 +781,7 @@ main(void)
         cmocka_unit_test(test_json_copy_bytes),
         cmocka_unit_test(test_json_refusals_table),
         cmocka_unit_test(test_json_refusal_order),
+        cmocka_unit_test(test_json_corrupt_embedded),
         cmocka_unit_test(test_json_array_key),
         cmocka_unit_test(test_json_depth),
         cmocka_unit_test(test_json_nomem),
