@@ -214,23 +214,44 @@ gitops_git_heads(const struct gitops_git *g, const char *remote, const char *bra
     return rc;
 }
 
-int
-gitops_git_branch_rev(const struct gitops_git *g, const char *branch, char *oid)
+/* The commit ref names: 0 (oid filled), 1 no such ref, or an exit code. */
+static int
+verify_rev(const struct gitops_git *g, const char *ref, char *oid)
 {
     struct hub_child_result res = HUB_CHILD_RESULT_INIT;
-    char ref[GITOPS_REF_MAX];
-    int n, rc;
-
-    n = snprintf(ref, sizeof ref, "refs/heads/%s", branch);
-    if (n < 0 || (size_t)n >= sizeof ref)
-        return hub_fail(EX_CONFIG, "gitops_refspec_too_long", HUB_STR("branch", branch));
     const char *const args[] = { "rev-parse", "--quiet", "--verify", ref, NULL };
+    int rc;
+
     rc = gitops_git_run(g, "gitops_rev_parse_failed", 1, args, &res);
     if (rc == 0 && (take_line(hub_buf_str(&res.output), oid, GITOPS_OID_MAX + 1) == NULL ||
                     !gitops_oid_valid(oid)))
         rc = hub_fail(EX_UNAVAILABLE, "gitops_rev_parse_unexpected",
                       HUB_STR("output", hub_buf_str(&res.output)));
     hub_child_result_release(&res);
+    return rc;
+}
+
+int
+gitops_git_branch_rev(const struct gitops_git *g, const char *branch, char *oid)
+{
+    char ref[GITOPS_REF_MAX];
+    int n;
+
+    n = snprintf(ref, sizeof ref, "refs/heads/%s", branch);
+    if (n < 0 || (size_t)n >= sizeof ref)
+        return hub_fail(EX_CONFIG, "gitops_refspec_too_long", HUB_STR("branch", branch));
+    return verify_rev(g, ref, oid);
+}
+
+int
+gitops_git_head_rev(const struct gitops_git *g, char *oid)
+{
+    int rc = verify_rev(g, "HEAD", oid);
+
+    if (rc == 1)            /* an unborn HEAD: not a checkout hub-gitops made */
+        rc = hub_fail(EX_UNAVAILABLE, "gitops_rev_parse_failed", HUB_STR("rev", "HEAD"),
+                      HUB_STR("cwd", g->cwd),
+                      HUB_STR("error", "HEAD names no commit, or not a git repository"));
     return rc;
 }
 

@@ -7,6 +7,7 @@
  *   sync.c       one repository's sync: lock, the decision ladder, summary
  *   move.c       moving the checkout: the plan, the ref updates, rollback
  *   apply.c      the operator's APPLY command
+ *   pending.c    the record of a move whose APPLY has not finished
  *   lock.c       the per-repository flock
  *   state.c      the per-repository state file (last run's outcome)
  *   trigger.c    the trigger JSON line and the trigger directory
@@ -33,6 +34,7 @@
 #define GITOPS_GIT_TIMEOUT_DEFAULT 120
 #define GITOPS_GIT_GRACE_MS 1000          /* SIGTERM to SIGKILL for git */
 #define GITOPS_STATE_FILE_MAX (4u * 1024)
+#define GITOPS_PENDING_FILE_MAX (2u * 1024)
 
 /* Global flags, set once by main. */
 struct gitops_opts {
@@ -167,6 +169,8 @@ int gitops_git_heads(const struct gitops_git *g, const char *remote, const char 
                      struct gitops_heads *out);
 /* 0 found (oid filled), 1 no such branch, or an exit code. */
 int gitops_git_branch_rev(const struct gitops_git *g, const char *branch, char *oid);
+/* HEAD's commit alone (the remote-tracking ref may not exist): 0 or an exit code. */
+int gitops_git_head_rev(const struct gitops_git *g, char *oid);
 /* *dirty set to 1 when a tracked file differs from HEAD (worktree or index). */
 int gitops_git_dirty(const struct gitops_git *g, int *dirty, char *first, size_t firstlen);
 /*
@@ -219,14 +223,21 @@ struct gitops_plan {
 int gitops_resume_point(const struct gitops_git *g, const struct gitops_heads *h, char *from);
 
 /*
- * Decide and carry out the move of a clean checkout to the remote (switch,
- * fast-forward or diverged reset). from is the commit whose tree the index
- * and working tree hold: h->head, or gitops_resume_point's answer. Fills
- * run->new_rev, commits, outcome, backup_ref and plan. Returns 0 or the
- * failure's exit code.
+ * Decide the move of a clean checkout to the remote (switch, fast-forward
+ * or diverged reset; a reset keeps its backup ref here). Fills plan and
+ * run->commits, outcome and backup_ref. Returns 0 or the failure's exit
+ * code. Nothing the checkout holds has moved yet: plan->target is where
+ * HEAD goes.
  */
-int gitops_move(const struct gitops_git *g, const struct gitops_heads *h, const char *from,
-                struct gitops_run *run, struct gitops_plan *plan);
+int gitops_move_plan(const struct gitops_git *g, const struct gitops_heads *h,
+                     struct gitops_run *run, struct gitops_plan *plan);
+/*
+ * Carry out the plan. from is the commit whose tree the index and working
+ * tree hold: h->head, or gitops_resume_point's answer. Fills run->new_rev
+ * (and outcome). Returns 0 or the failure's exit code.
+ */
+int gitops_move_carry_out(const struct gitops_git *g, const char *from, struct gitops_run *run,
+                          const struct gitops_plan *plan);
 /* Return the checkout to run->old_rev and the branch to plan->branch_old. */
 int gitops_rollback(const struct gitops_git *g, const struct gitops_heads *h,
                     const struct gitops_run *run, const struct gitops_plan *plan);
@@ -235,6 +246,34 @@ int gitops_rollback(const struct gitops_git *g, const struct gitops_heads *h,
 
 /* Run APPLY from old to new; returns its exit code (128+signal, 124 timeout). */
 int gitops_apply(const struct hub_repo *r, const char *old_rev, const char *new_rev);
+
+/* --- pending.c --- */
+
+/*
+ * A move whose APPLY has not finished, as STATE_DIR/NAME.pending: written
+ * before the refs move (for a repository with APPLY), removed once APPLY
+ * and the rollback ran. With the revisions it keeps what the rollback of
+ * a resumed APPLY needs: HEAD's ref and BRANCH as they were before.
+ */
+struct gitops_pending {
+    char old_rev[GITOPS_OID_MAX + 1];     /* HEAD before the move */
+    char new_rev[GITOPS_OID_MAX + 1];     /* where the move puts HEAD */
+    char head_ref[GITOPS_REF_MAX];        /* HEAD's ref before ("HEAD": detached) */
+    char branch_ref[GITOPS_REF_MAX];      /* refs/heads/BRANCH */
+    char branch_old[GITOPS_OID_MAX + 1];  /* BRANCH before ("" it did not exist) */
+};
+
+/* Durably (fsynced file and directory): 0, or EX_CONFIG after logging. */
+int gitops_pending_write(const char *state_dir, const char *name, const struct gitops_pending *p);
+/*
+ * 0 (p filled), 1 when there is none, -1 when it cannot be read or is not
+ * a valid record for name (logged as a warning: the caller drops it).
+ */
+int gitops_pending_read(const char *state_dir, const char *name, struct gitops_pending *p);
+/* Remove it (none is fine). A failure only warns: the next run runs APPLY again. */
+void gitops_pending_remove(const char *state_dir, const char *name);
+/* The record's JSON for repository name: 0, or -1 (p zeroed). For unit tests. */
+int gitops_pending_parse(const char *text, size_t len, const char *name, struct gitops_pending *p);
 
 /* --- lock.c --- */
 

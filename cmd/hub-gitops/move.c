@@ -11,7 +11,9 @@
  *
  * The steps are not one transaction, so a run killed between them (or an
  * update-ref refused) leaves the tree ahead of the refs; the next run finds
- * that state and finishes the move (gitops_resume_point).
+ * that state and finishes the move (gitops_resume_point). Planning and
+ * carrying out are two calls so that sync.c can record a pending APPLY
+ * (pending.c) once the target is known and before anything moves.
  */
 #include <stdio.h>
 #include <string.h>
@@ -165,8 +167,8 @@ gitops_resume_point(const struct gitops_git *g, const struct gitops_heads *h, ch
 }
 
 int
-gitops_move(const struct gitops_git *g, const struct gitops_heads *h, const char *from,
-            struct gitops_run *run, struct gitops_plan *plan)
+gitops_move_plan(const struct gitops_git *g, const struct gitops_heads *h,
+                 struct gitops_run *run, struct gitops_plan *plan)
 {
     const char *branch = run->repo->branch;
     int n, rc;
@@ -190,6 +192,15 @@ gitops_move(const struct gitops_git *g, const struct gitops_heads *h, const char
         return rc;
     if (plan->switching && run->outcome == GITOPS_SYNCED)
         run->outcome = GITOPS_SWITCHED;
+    return 0;
+}
+
+int
+gitops_move_carry_out(const struct gitops_git *g, const char *from, struct gitops_run *run,
+                      const struct gitops_plan *plan)
+{
+    int rc;
+
     rc = carry_out(g, from, run, plan);
     if (rc != 0)
         return rc;

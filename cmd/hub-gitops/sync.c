@@ -3,12 +3,14 @@
  *
  * The ladder, each rung able to end the run:
  *
- *   lock -> ls-remote, and fetch only when the remote has something we
- *   have not fetched -> compare (on BRANCH at the remote: no-op) -> dirty
- *   (tracked files modified on any branch: skip, touch nothing, unless
- *   they are our own move cut short: finish it) -> move
- *   (switch / fast-forward / diverged refuse or reset, move.c) -> APPLY
- *   when HEAD moved -> rollback when APPLY failed and ROLLBACK=yes
+ *   lock -> a pending APPLY a killed run left (pending.c): run it when its
+ *   move happened -> ls-remote, and fetch only when the remote has
+ *   something we have not fetched -> compare (on BRANCH at the remote:
+ *   no-op) -> dirty (tracked files modified on any branch: skip, touch
+ *   nothing, unless they are our own move cut short: finish it) -> plan
+ *   the move (switch / fast-forward / diverged refuse or reset, move.c) ->
+ *   record the pending APPLY -> move -> APPLY when HEAD moved -> rollback
+ *   when APPLY failed and ROLLBACK=yes -> drop the pending record
  *
  * then the record: the state file, one summary line, the gitops_runs row
  * and the span. Untracked files never count as local work here (git's own
@@ -126,6 +128,112 @@ apply_step(const struct gitops_git *g, const struct gitops_heads *h, struct gito
     return EX_SOFTWARE;
 }
 
+/*
+ * A pending record's move happened (HEAD is at its new revision) and its
+ * APPLY never finished: run it now, with the record's revisions, and roll
+ * back as that run would have (the record keeps the refs as they were).
+ */
+static int
+apply_resumed(const struct gitops_git *g, struct gitops_run *run, const struct gitops_pending *p)
+{
+    struct gitops_heads h;
+    struct gitops_plan plan;
+
+    memset(&h, 0, sizeof h);
+    memset(&plan, 0, sizeof plan);
+    memcpy(h.head, p->old_rev, sizeof h.head);
+    memcpy(h.head_ref, p->head_ref, sizeof h.head_ref);
+    memcpy(plan.branch_ref, p->branch_ref, sizeof plan.branch_ref);
+    memcpy(plan.branch_old, p->branch_old, sizeof plan.branch_old);
+    memcpy(plan.target, p->new_rev, sizeof plan.target);
+    plan.switching = strcmp(p->head_ref, p->branch_ref) != 0;
+    memcpy(run->old_rev, p->old_rev, sizeof run->old_rev);
+    memcpy(run->new_rev, p->new_rev, sizeof run->new_rev);
+    hub_log(HUB_LOG_WARN, "gitops_apply_resumed", HUB_STR("repo", run->repo->name),
+            HUB_STR("old", p->old_rev), HUB_STR("new", p->new_rev),
+            HUB_STR("reason", "a run ended between the move and the end of APPLY"));
+    return apply_step(g, &h, run, &plan);
+}
+
+/*
+ * Settle the pending record a run that died left, before anything else.
+ * HEAD at its new revision: the move happened, APPLY runs again. At its
+ * old one: the move never happened, nothing to resume (the sync below
+ * moves, and records, anew). Anywhere else someone moved HEAD by hand:
+ * which APPLY would be right is not ours to guess. The record goes in
+ * every case but a failure to read HEAD (the next run looks again), so a
+ * failed APPLY is reported once, like any other, and not retried forever.
+ * Returns 0 to go on with the sync, or the exit code that ends the run.
+ */
+static int
+resume_step(const struct gitops_ctx *ctx, const struct gitops_git *g, struct gitops_run *run)
+{
+    const struct hub_repo *r = run->repo;
+    struct gitops_pending p;
+    char head[GITOPS_OID_MAX + 1];
+    int rc;
+
+    rc = gitops_pending_read(ctx->state_dir, r->name, &p);
+    if (rc == 1)
+        return 0;
+    if (rc == 0 && r->apply != NULL) {
+        rc = gitops_git_head_rev(g, head);
+        if (rc != 0)
+            return rc;
+    }
+    if (rc != 0) {
+        rc = 0;                 /* unreadable: gitops_pending_read warned */
+    } else if (r->apply == NULL) {
+        hub_log(HUB_LOG_INFO, "gitops_apply_pending_dropped", HUB_STR("repo", r->name),
+                HUB_STR("old", p.old_rev), HUB_STR("new", p.new_rev),
+                HUB_STR("reason", "APPLY is no longer set"));
+    } else if (strcmp(head, p.new_rev) == 0) {
+        rc = apply_resumed(g, run, &p);
+    } else if (strcmp(head, p.old_rev) == 0) {
+        hub_log(HUB_LOG_INFO, "gitops_apply_pending_dropped", HUB_STR("repo", r->name),
+                HUB_STR("old", p.old_rev), HUB_STR("new", p.new_rev),
+                HUB_STR("reason", "HEAD is at the old revision: the move never happened"));
+    } else {
+        hub_log(HUB_LOG_WARN, "gitops_apply_pending_dropped", HUB_STR("repo", r->name),
+                HUB_STR("old", p.old_rev), HUB_STR("new", p.new_rev), HUB_STR("head", head),
+                HUB_STR("reason", "HEAD is at neither revision: moved by hand?"),
+                HUB_STR("fix", "check the deployed state; run APPLY by hand if it lags"));
+    }
+    gitops_pending_remove(ctx->state_dir, r->name);
+    return rc;
+}
+
+/*
+ * Record the APPLY the planned move will owe, before anything moves; *written
+ * says whether there is a record to remove once APPLY ran. A move left
+ * unrecorded is one whose APPLY could be lost, so a failed write ends the run.
+ */
+static int
+pending_begin(const struct gitops_ctx *ctx, const struct gitops_heads *h, struct gitops_run *run,
+              const struct gitops_plan *plan, int *written)
+{
+    struct gitops_pending p;
+    int rc;
+
+    *written = 0;
+    if (run->repo->apply == NULL || strcmp(plan->target, run->old_rev) == 0)
+        return 0;
+    memset(&p, 0, sizeof p);
+    memcpy(p.old_rev, run->old_rev, sizeof p.old_rev);
+    memcpy(p.new_rev, plan->target, sizeof p.new_rev);
+    memcpy(p.head_ref, h->head_ref, sizeof p.head_ref);
+    memcpy(p.branch_ref, plan->branch_ref, sizeof p.branch_ref);
+    memcpy(p.branch_old, plan->branch_old, sizeof p.branch_old);
+    rc = gitops_pending_write(ctx->state_dir, run->repo->name, &p);
+    if (rc != 0) {
+        run->outcome = GITOPS_CONFIG;
+        snprintf(run->error, sizeof run->error, "cannot record the pending APPLY");
+        return rc;
+    }
+    *written = 1;
+    return 0;
+}
+
 /* Sets from to the commit whose tree the checkout holds: HEAD when clean. */
 static int
 dirty_step(const struct gitops_git *g, const struct gitops_heads *h, struct gitops_run *run,
@@ -204,13 +312,16 @@ ladder(const struct gitops_ctx *ctx, struct gitops_run *run)
     struct gitops_heads h;
     struct gitops_plan plan;
     char from[GITOPS_OID_MAX + 1];
-    int rc;
+    int rc, pending = 0;
 
     rc = check_repo(r);
     if (rc == 0)
+        rc = resume_step(ctx, &g, run);
+    if (rc == 0)
         rc = remote_step(&g, r, &h);
     if (rc != 0) {
-        run->outcome = outcome_of(rc);
+        if (gitops_outcome_exit(run->outcome) != rc)
+            run->outcome = outcome_of(rc);
         return rc;
     }
     memcpy(run->old_rev, h.head, sizeof run->old_rev);
@@ -223,15 +334,23 @@ ladder(const struct gitops_ctx *ctx, struct gitops_run *run)
     }
     rc = dirty_step(&g, &h, run, from);
     if (rc == 0)
-        rc = gitops_move(&g, &h, from, run, &plan);
+        rc = gitops_move_plan(&g, &h, run, &plan);
+    if (rc == 0)
+        rc = pending_begin(ctx, &h, run, &plan, &pending);
+    if (rc == 0)
+        rc = gitops_move_carry_out(&g, from, run, &plan);
     if (rc != 0) {
+        /* A record of a failed move stays: the next run sees where HEAD is. */
         if (gitops_outcome_exit(run->outcome) != rc)
             run->outcome = outcome_of(rc);
         return rc;
     }
     if (strcmp(run->old_rev, run->new_rev) != 0)
         gitops_git_maintenance(&g);
-    return apply_step(&g, &h, run, &plan);
+    rc = apply_step(&g, &h, run, &plan);
+    if (pending)
+        gitops_pending_remove(ctx->state_dir, r->name);
+    return rc;
 }
 
 static void

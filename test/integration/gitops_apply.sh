@@ -2,7 +2,9 @@
 # gitops_apply.sh: the APPLY step: runs only when HEAD moved, in the
 # checkout, with HUB_REPO/HUB_OLD_REV/HUB_NEW_REV; its exit code decides the
 # outcome (failure and timeout: exit 70); ROLLBACK=yes returns the checkout
-# to the old revision and runs APPLY again; the run's row lands in
+# to the old revision and runs APPLY again; a run killed mid-APPLY leaves a
+# pending record that makes the next run run APPLY again for the same move
+# (and a record for a move that never happened runs nothing); the run's row lands in
 # gitops_runs, and a database that is down never fails a sync. After every
 # scenario every local branch and unpushed commit is still there.
 . "$(dirname "$0")/../lib.sh"
@@ -88,6 +90,111 @@ gx_sync demo
 gx_rc "after rollback, a good revision: exit 0" 0
 t_eq "after rollback, a good revision: HEAD = remote" "$good" "$(gx_head)"
 lost "after rollback"
+
+# --- killed mid-APPLY: APPLY runs at least once per move
+# killer FLAG: an APPLY that records its revisions and, on its first call
+# (FLAG absent), SIGKILLs the hub-gitops running it, so the run dies after
+# the refs moved and before APPLY finished. killed_sync: a sync whose pid
+# the subshell writes before it execs hub-gitops (no race with APPLY).
+killer() {
+    printf '%s' "APPLY=echo \"\$HUB_OLD_REV \$HUB_NEW_REV\" >>$log.k; if [ ! -e $1 ]; then : >$1; kill -9 \$(cat $base/pid); fi"
+}
+killed_sync() {
+    (echo "$BASHPID" >"$base/pid" && exec hub-gitops sync demo) >"$base/killed.out" 2>&1
+    GX_RC=$?
+}
+applies() { paste -sd'|' "$log.k"; }
+logged() { printf '%s\n' "$GX_OUT" | grep -c "\"msg\":\"$1\""; }
+pending=state/demo.pending
+
+fresh "$(killer "$base/killed1")"
+rm -f "$log.k"
+old=$(gx_head)
+new=$(gx_push)
+killed_sync
+t_eq "killed mid-APPLY: the run died of SIGKILL" 137 "$GX_RC"
+t_eq "killed mid-APPLY: HEAD moved" "$new" "$(gx_head)"
+t_eq "killed mid-APPLY: no summary line" 0 "$(grep -c '"msg":"gitops_sync"' "$base/killed.out")"
+t_check "killed mid-APPLY: a pending record" test -s "$GX_ROOT/$pending"
+gx_sync demo
+gx_rc "next run: exit 0" 0
+t_eq "next run: logged as resumed" 1 "$(logged gitops_apply_resumed)"
+t_eq "next run: APPLY ran again for the same move" "$old $new|$old $new" "$(applies)"
+t_check "next run: the record is gone" test ! -e "$GX_ROOT/$pending"
+gx_sync demo
+gx_rc "third run: exit 0" 0
+t_eq "third run: a no-op" noop "$(gx_outcome)"
+t_eq "third run: APPLY did not run" "$old $new|$old $new" "$(applies)"
+lost "killed mid-APPLY"
+
+# --- killed, then the resumed APPLY fails: exit 70, and it is not retried
+fresh "$(killer "$base/killed2"); exit 4"
+rm -f "$log.k"
+old=$(gx_head)
+new=$(gx_push)
+killed_sync
+gx_sync demo
+gx_rc "resumed APPLY fails: exit 70" 70
+t_eq "resumed APPLY fails: outcome apply_failed" apply_failed "$(gx_outcome)"
+t_eq "resumed APPLY fails: its exit code recorded" 4 \
+    "$(printf '%s\n' "$GX_OUT" | grep '"msg":"gitops_sync"' | jq .apply_exit_code)"
+t_eq "resumed APPLY fails: HEAD stays at the new revision" "$new" "$(gx_head)"
+t_check "resumed APPLY fails: the record is gone" test ! -e "$GX_ROOT/$pending"
+gx_sync demo
+gx_rc "resumed APPLY fails: the next run exits 0" 0
+t_eq "resumed APPLY fails: the next run does not run APPLY" "$old $new|$old $new" "$(applies)"
+lost "resumed APPLY fails"
+
+# --- killed, then the resumed APPLY fails with ROLLBACK=yes: rolled back
+fresh "$(killer "$base/killed3"); test \"\$HUB_NEW_REV\" != \"\$(cat $base/bad3)\"" ROLLBACK=yes
+rm -f "$log.k"
+old=$(gx_head)
+bad=$(gx_push)
+echo "$bad" >"$base/bad3"
+killed_sync
+gx_sync demo
+gx_rc "resumed APPLY rolls back: exit 70" 70
+t_eq "resumed APPLY rolls back: outcome rolled_back" rolled_back "$(gx_outcome)"
+t_eq "resumed APPLY rolls back: HEAD back at the old revision" "$old" "$(gx_head)"
+t_eq "resumed APPLY rolls back: still on main" main "$(git -C "$GX_ROOT/co" symbolic-ref --short HEAD)"
+t_eq "resumed APPLY rolls back: tree clean" "" "$(git -C "$GX_ROOT/co" status --porcelain -uno)"
+t_eq "resumed APPLY rolls back: APPLY ran, again, then back" "$old $bad|$old $bad|$bad $old" "$(applies)"
+lost "resumed APPLY rolls back"
+
+# --- twins: a record for a move that never happened (old = HEAD), one for a
+# HEAD moved by hand, and an unreadable one: dropped, APPLY not run for them
+fresh "APPLY=echo \"\$HUB_OLD_REV \$HUB_NEW_REV\" >>$log.k"
+rm -f "$log.k"
+head=$(gx_head)
+other=1111111111111111111111111111111111111111
+# record OLD NEW: what a run moving main from OLD to NEW writes before it moves
+record() {
+    printf '{"repo":"demo","old":"%s","new":"%s","head_ref":"refs/heads/main","branch_ref":"refs/heads/main","branch_old":"%s"}\n' \
+        "$1" "$2" "$1" >"$GX_ROOT/$pending"
+}
+record "$head" "$other"
+gx_sync demo
+gx_rc "move never happened: exit 0" 0
+t_eq "move never happened: a no-op" noop "$(gx_outcome)"
+t_eq "move never happened: not resumed" 0 "$(logged gitops_apply_resumed)"
+t_eq "move never happened: dropped as such" "INFO" \
+    "$(printf '%s\n' "$GX_OUT" | grep '"msg":"gitops_apply_pending_dropped"' | jq -r .level)"
+t_check "move never happened: APPLY did not run" test ! -e "$log.k"
+t_check "move never happened: the record is gone" test ! -e "$GX_ROOT/$pending"
+record "$other" 2222222222222222222222222222222222222222
+gx_sync demo
+gx_rc "HEAD moved by hand: exit 0" 0
+t_eq "HEAD moved by hand: dropped with a warning" WARN \
+    "$(printf '%s\n' "$GX_OUT" | grep '"msg":"gitops_apply_pending_dropped"' | jq -r .level)"
+t_check "HEAD moved by hand: APPLY did not run" test ! -e "$log.k"
+t_check "HEAD moved by hand: the record is gone" test ! -e "$GX_ROOT/$pending"
+printf '{"repo":"demo","old":"%s"' "$head" >"$GX_ROOT/$pending"
+gx_sync demo
+gx_rc "unreadable record: exit 0" 0
+t_eq "unreadable record: warned" 1 "$(logged gitops_apply_pending_invalid)"
+t_check "unreadable record: APPLY did not run" test ! -e "$log.k"
+t_check "unreadable record: the record is gone" test ! -e "$GX_ROOT/$pending"
+lost "pending twins"
 
 # --- gitops_runs rows
 export HUB_PG_DSN

@@ -1,6 +1,7 @@
 /*
  * test_gitops_parse.c: hub-gitops' pure parts: git output parsers, name and
- * ref checks, the trigger JSON line, the outcome -> exit code table.
+ * ref checks, the trigger JSON line, the pending-APPLY record, the outcome
+ * -> exit code table.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -209,6 +210,71 @@ test_trigger_parse(void **state)
     }
 }
 
+/* A pending record for "demo", with FIELDS after the repo's own member. */
+#define PENDING(fields) "{\"repo\":\"demo\"," fields "}"
+#define PENDING_OK_TAIL "\"head_ref\":\"refs/heads/main\",\"branch_ref\":\"refs/heads/main\""
+
+static void
+test_pending_parse(void **state)
+{
+    static const struct {
+        const char *json;
+        int ok;
+        const char *head_ref;
+        const char *branch_old;
+    } cases[] = {
+        { PENDING("\"old\":\"" SHA_A "\",\"new\":\"" SHA_B "\"," PENDING_OK_TAIL
+                  ",\"branch_old\":\"" SHA_A "\",\"time\":\"x\""), 1, "refs/heads/main", SHA_A },
+        { PENDING("\"old\":\"" SHA_A "\",\"new\":\"" SHA_B "\",\"head_ref\":\"HEAD\","
+                  "\"branch_ref\":\"refs/heads/main\",\"branch_old\":\"\""), 1, "HEAD", "" },
+        { PENDING("\"old\":\"" SHA_A "\",\"new\":\"" SHA_B "\",\"head_ref\":\"refs/heads/f/x\","
+                  "\"branch_ref\":\"refs/heads/main\",\"branch_old\":\"" SHA_C "\""),
+          1, "refs/heads/f/x", SHA_C },
+        /* rejected: another repository, a missing or bad revision, no move */
+        { "{\"repo\":\"other\",\"old\":\"" SHA_A "\",\"new\":\"" SHA_B "\"," PENDING_OK_TAIL
+          ",\"branch_old\":\"\"}", 0, NULL, NULL },
+        { PENDING("\"new\":\"" SHA_B "\"," PENDING_OK_TAIL ",\"branch_old\":\"\""), 0, NULL, NULL },
+        { PENDING("\"old\":\"xyz\",\"new\":\"" SHA_B "\"," PENDING_OK_TAIL
+                  ",\"branch_old\":\"\""), 0, NULL, NULL },
+        { PENDING("\"old\":\"" SHA_A "\",\"new\":\"" SHA_A "\"," PENDING_OK_TAIL
+                  ",\"branch_old\":\"\""), 0, NULL, NULL },
+        { PENDING("\"old\":\"" SHA_A "\",\"new\":7," PENDING_OK_TAIL ",\"branch_old\":\"\""),
+          0, NULL, NULL },
+        /* rejected: refs that are not branches, a bad old branch tip */
+        { PENDING("\"old\":\"" SHA_A "\",\"new\":\"" SHA_B "\",\"head_ref\":\"refs/tags/v1\","
+                  "\"branch_ref\":\"refs/heads/main\",\"branch_old\":\"\""), 0, NULL, NULL },
+        { PENDING("\"old\":\"" SHA_A "\",\"new\":\"" SHA_B "\",\"head_ref\":\"HEAD\","
+                  "\"branch_ref\":\"refs/heads/a..b\",\"branch_old\":\"\""), 0, NULL, NULL },
+        { PENDING("\"old\":\"" SHA_A "\",\"new\":\"" SHA_B "\",\"head_ref\":\"HEAD\","
+                  "\"branch_ref\":\"HEAD\",\"branch_old\":\"\""), 0, NULL, NULL },
+        { PENDING("\"old\":\"" SHA_A "\",\"new\":\"" SHA_B "\"," PENDING_OK_TAIL
+                  ",\"branch_old\":\"main\""), 0, NULL, NULL },
+        { PENDING("\"old\":\"" SHA_A "\",\"new\":\"" SHA_B "\"," PENDING_OK_TAIL), 0, NULL, NULL },
+        /* rejected: not a JSON object */
+        { "[]", 0, NULL, NULL },
+        { "", 0, NULL, NULL },
+        { "{\"repo\":\"demo\"", 0, NULL, NULL },
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct gitops_pending p;
+        int rc = gitops_pending_parse(cases[i].json, strlen(cases[i].json), "demo", &p);
+
+        assert_int_equal(rc == 0, cases[i].ok);
+        if (rc != 0) {
+            assert_int_equal(rc, -1);
+            assert_string_equal(p.old_rev, "");      /* nothing half-filled */
+            assert_string_equal(p.new_rev, "");
+            continue;
+        }
+        assert_string_equal(p.old_rev, SHA_A);
+        assert_string_equal(p.new_rev, SHA_B);
+        assert_string_equal(p.head_ref, cases[i].head_ref);
+        assert_string_equal(p.branch_ref, "refs/heads/main");
+        assert_string_equal(p.branch_old, cases[i].branch_old);
+    }
+}
+
 static void
 test_outcomes(void **state)
 {
@@ -252,6 +318,7 @@ main(void)
         cmocka_unit_test(test_oid_valid),
         cmocka_unit_test(test_refname_part),
         cmocka_unit_test(test_trigger_parse),
+        cmocka_unit_test(test_pending_parse),
         cmocka_unit_test(test_outcomes),
     };
 
