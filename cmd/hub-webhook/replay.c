@@ -98,29 +98,35 @@ apply_line(struct webhook_replay *r, char *line)
         forget(r, line + 1);
 }
 
+/* Every line to the end: a blank or garbled line (a crash, a person's
+ * editor) is skipped, never the end of what is remembered. *end is the
+ * buffer's NUL, so the last line needs no newline. */
 static void
-load_log(struct webhook_replay *r)
+apply_lines(struct webhook_replay *r, char *text, char *end)
 {
-    struct hub_buf text = HUB_BUF_INIT(8 * r->cap * (WEBHOOK_GUID_MAX + 2));
-    char *line, *nl, *end;
+    char *line, *nl;
 
-    if (hub_file_read(r->log_path, text.max, &text) != 0) {
-        if (errno != ENOENT)
-            hub_log(HUB_LOG_WARN, "replay_log_unreadable", HUB_STR("path", r->log_path),
-                    HUB_STR("error", strerror(errno)));
-        hub_buf_release(&text);
-        return;
-    }
-    /* Every line to the end: a blank or garbled line (a crash, a person's
-     * editor) is skipped, never the end of what is remembered. */
-    end = text.data + text.len;
-    for (line = text.data; line < end; line = nl) {
+    for (line = text; line < end; line = nl) {
         nl = memchr(line, '\n', (size_t)(end - line));
         if (nl == NULL)
             nl = end;
         *nl++ = '\0';
         if (line[0] != '\0')
             apply_line(r, line);
+    }
+}
+
+static void
+load_log(struct webhook_replay *r)
+{
+    struct hub_buf text = HUB_BUF_INIT(8 * r->cap * (WEBHOOK_GUID_MAX + 2));
+
+    if (hub_file_read(r->log_path, text.max, &text) != 0) {
+        if (errno != ENOENT)
+            hub_log(HUB_LOG_WARN, "replay_log_unreadable", HUB_STR("path", r->log_path),
+                    HUB_STR("error", strerror(errno)));
+    } else if (text.data != NULL) {     /* NULL: an empty log */
+        apply_lines(r, text.data, text.data + text.len);
     }
     hub_buf_release(&text);
 }

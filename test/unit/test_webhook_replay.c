@@ -87,27 +87,56 @@ test_survives_restart(void **state)
     rmdir(dir);
 }
 
+/* A state directory (dir, filled in) whose replay.log (path) holds text. */
+static void
+write_log(char *dir, char *path, size_t pathlen, const char *text)
+{
+    FILE *f;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, pathlen, "%s/replay.log", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+}
+
 /* A blank or garbled line in the log (a crash, an editor) is skipped; the
  * GUIDs after it are still remembered. */
 static void
 test_log_with_blank_lines(void **state)
 {
-    static const char text[] = "+first-guid\n\n+x/not-a-guid\n\n\n+after-blank\n+torn-at-the-e";
     char dir[] = "/tmp/test_replay.XXXXXX", path[128];
     struct webhook_replay r;
-    FILE *f;
 
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/replay.log", dir);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, sizeof text - 1, f), sizeof text - 1);
-    assert_int_equal(fclose(f), 0);
+    write_log(dir, path, sizeof path,
+              "+first-guid\n\n+x/not-a-guid\n\n\n+after-blank\n+torn-at-the-e");
 
     assert_int_equal(webhook_replay_init(&r, 4096, dir), 0);
     assert_int_equal(webhook_replay_claim(&r, "first-guid"), 1);
     assert_int_equal(webhook_replay_claim(&r, "after-blank"), 1);
     assert_int_equal(webhook_replay_claim(&r, "x/not-a-guid"), 0);
+    webhook_replay_release(&r);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* An empty log (a fresh state directory after the first start) loads as
+ * nothing remembered, and the next claim is written to it. */
+static void
+test_empty_log(void **state)
+{
+    char dir[] = "/tmp/test_replay.XXXXXX", path[128];
+    struct webhook_replay r;
+
+    write_log(dir, path, sizeof path, "");
+
+    assert_int_equal(webhook_replay_init(&r, 4096, dir), 0);
+    assert_int_equal(webhook_replay_count(&r), 0);
+    assert_int_equal(webhook_replay_claim(&r, "new-guid"), 0);
+    webhook_replay_release(&r);
+    assert_int_equal(webhook_replay_init(&r, 4096, dir), 0);
+    assert_int_equal(webhook_replay_claim(&r, "new-guid"), 1);
     webhook_replay_release(&r);
     unlink(path);
     rmdir(dir);
@@ -121,6 +150,7 @@ main(void)
         cmocka_unit_test(test_keeps_newest_cap),
         cmocka_unit_test(test_survives_restart),
         cmocka_unit_test(test_log_with_blank_lines),
+        cmocka_unit_test(test_empty_log),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
