@@ -70,17 +70,42 @@ tally() {
     fi
 }
 
+# Under make check-sanitize every report of every process a test starts (a
+# server in the background too, whose stderr no test reads) goes to a file
+# of its own; any such file fails the test that caused it.
+asan_base=${ASAN_OPTIONS:-}
+ubsan_base=${UBSAN_OPTIONS:-}
+sanitizer_options() {
+    local dir="$work/sanitizer/$1"
+    mkdir -p "$dir"
+    export ASAN_OPTIONS="$asan_base:log_path=$dir/asan"
+    export UBSAN_OPTIONS="$ubsan_base:log_path=$dir/ubsan"
+}
+
+sanitizer_reports() {
+    local name=$1 f
+    for f in "$work/sanitizer/$name"/*; do
+        [ -s "$f" ] || continue
+        failed=$((failed + 1))
+        failures+=("$name: sanitizer report $(basename "$f")")
+        echo "--- $name: $(basename "$f")"
+        head -n 30 "$f" | sed 's/^/    /'
+    done
+}
+
 run_one() {
     local t=$1 name log rc start
     name=$(basename "$t")
     log="$work/logs/$name.log"
     start=$(date +%s)
+    [ "${HUB_SANITIZE:-0}" = 1 ] && sanitizer_options "$name"
     case "$t" in
     *.sh) timeout -k 10 "$per_test_timeout" bash "$t" >"$log" 2>&1 </dev/null ;;
     *)    CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 10 "$per_test_timeout" "$t" >"$log" 2>&1 </dev/null ;;
     esac
     rc=$?
     tally "$name" "$log" "$rc"
+    [ "${HUB_SANITIZE:-0}" = 1 ] && sanitizer_reports "$name"
     echo "# $name: $(( $(date +%s) - start ))s"
 }
 
