@@ -15,8 +15,10 @@ BUILD      ?= build
 CC         ?= cc
 
 PKGS      := libpq libcurl libcjson openssl libmongoc-1.0 libbson-1.0 libmicrohttpd
+# libpq and libcurl are opened on first use, not linked (lib/lazylib.h says why).
+LINKED_PKGS := $(filter-out libpq libcurl,$(PKGS))
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(LINKED_PKGS))
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
              -Wmissing-prototypes -Wno-unused-parameter
