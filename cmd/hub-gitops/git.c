@@ -5,10 +5,11 @@
  * hung fetch dies too), never with a terminal prompt. It owns the parsing
  * of git's output and nothing else: the decisions are in sync.c and move.c.
  *
- * Few calls is the point: a no-op sync is ls-remote + rev-parse (a fetch,
- * even with nothing to fetch, runs a connectivity check that costs more
- * than ls-remote); a one-commit sync adds fetch, rev-parse, status,
- * rev-list, read-tree and update-ref (and gc --auto, when it has work).
+ * Few calls is the point: a no-op sync is one ls-remote (a fetch, even with
+ * nothing to fetch, runs a connectivity check that costs more), as HEAD
+ * and the remote-tracking ref are read from the repository's files
+ * (refs.c); a one-commit sync adds fetch, status, rev-list, read-tree and
+ * update-ref (and gc --auto, when it has work).
  * Only a checkout status calls modified pays for the check that it is a
  * move cut short: rev-list --count, diff-files, write-tree, rev-list.
  */
@@ -203,6 +204,11 @@ gitops_git_heads(const struct gitops_git *g, const char *remote, const char *bra
     n = snprintf(tracking, sizeof tracking, "refs/remotes/%s/%s", remote, branch);
     if (n < 0 || (size_t)n >= sizeof tracking)
         return hub_fail(EX_CONFIG, "gitops_refspec_too_long", HUB_STR("branch", branch));
+    /* The repository's files first (refs.c); git when they are laid out
+     * another way, and to say why when a ref the caller needs is missing. */
+    rc = gitops_refs_heads(g->cwd, tracking, out);
+    if (rc == 0 || (rc == 1 && quiet))
+        return rc;
     /* One call: HEAD, the remote branch, and the branch HEAD is on ("HEAD": detached). */
     const char *const args[] = { "rev-parse", "HEAD", tracking, "--symbolic-full-name",
                                  "HEAD", NULL };

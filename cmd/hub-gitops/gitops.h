@@ -205,6 +205,15 @@ int gitops_oid_valid(const char *s);
 /* BRANCH and REMOTE: safe in a refspec (no ':', '*', '..', spaces, ...). */
 int gitops_refname_part_valid(const char *s);
 
+/* --- refs.c --- */
+
+/*
+ * HEAD, the tracking ref and HEAD's branch read from CHECKOUT/.git's files
+ * (what gitops_git_heads asks git for): 0, 1 when one of the refs does not
+ * exist, -1 when the repository is not in git's plain layout (ask git).
+ */
+int gitops_refs_heads(const char *checkout, const char *tracking, struct gitops_heads *out);
+
 /* --- move.c --- */
 
 struct gitops_plan {

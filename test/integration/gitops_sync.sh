@@ -44,6 +44,16 @@ new=$(echo "$new" | tail -n 1)
 gx_sync demo
 t_eq "two commits: HEAD = remote" "$new" "$(gx_head)"
 t_eq "two commits: commits counted" 2 "$(printf '%s\n' "$GX_OUT" | grep gitops_sync | jq .commits)"
+# hub-gitops reads HEAD and the remote-tracking ref from the files; refs
+# that git gc or pack-refs moved into packed-refs read the same.
+co pack-refs --all
+t_check "pack-refs left no loose tracking ref" test ! -e "$GX_ROOT/co/.git/refs/remotes/origin/main"
+gx_sync demo
+t_eq "packed refs: no-op" "noop $new" "$(gx_outcome) $(gx_head)"
+new=$(gx_push d3/f3.txt)
+co pack-refs --all
+gx_sync demo
+t_eq "packed refs: fast-forward" "synced $new" "$(gx_outcome) $(gx_head)"
 lost "fast-forward"
 
 # --- dirty tracked file on main: skipped, content unchanged
