@@ -263,51 +263,92 @@ set_result(const struct run_state *st, struct hub_child_result *res, int64_t sta
     }
 }
 
+/* One started child: what it runs and where it is. */
+struct hub_child_proc {
+    const struct hub_child *spec;
+    struct run_state st;
+    int64_t start;
+};
+
+static void
+proc_close(struct hub_child_proc *p)
+{
+    close_fd(&p->st.out_fd);
+    close_fd(&p->st.in_fd);
+    close_fd(&p->st.pidfd);
+    free(p);
+}
+
+static void
+result_init(const struct hub_child *spec, struct hub_child_result *res)
+{
+    hub_buf_init(&res->output, spec->output_max ? spec->output_max : HUB_MAX_CHILD_OUTPUT);
+    res->exited = res->exit_code = res->signal = res->timed_out = 0;
+    res->output_dropped = 0;
+    res->duration_ms = 0;
+}
+
+int
+hub_child_start(const struct hub_child *spec, struct hub_child_proc **out)
+{
+    struct hub_child_proc *p = calloc(1, sizeof *p);
+    int out_pipe[2] = { -1, -1 }, in_pipe[2] = { -1, -1 };
+    int err = ENOMEM;
+
+    *out = NULL;
+    if (p == NULL)
+        return EX_OSERR;
+    p->spec = spec;
+    p->st = (struct run_state){ .pid = -1, .pidfd = -1, .out_fd = -1, .in_fd = -1 };
+    p->start = hub_time_mono_ms();
+    if (pipe2(out_pipe, O_CLOEXEC) != 0 ||
+        (spec->input != NULL && pipe2(in_pipe, O_CLOEXEC) != 0))
+        err = errno;
+    else
+        err = spawn(spec, &p->st, out_pipe[1], in_pipe[0]);
+    close_fd(&out_pipe[1]);
+    close_fd(&in_pipe[0]);
+    p->st.out_fd = out_pipe[0];
+    p->st.in_fd = in_pipe[1];
+    if (err != 0) {
+        proc_close(p);
+        errno = err;
+        return (err == ENOENT || err == EACCES) ? EX_UNAVAILABLE : EX_OSERR;
+    }
+    fcntl(p->st.out_fd, F_SETFL, O_NONBLOCK);
+    if (p->st.in_fd >= 0)
+        fcntl(p->st.in_fd, F_SETFL, O_NONBLOCK);
+    p->st.pidfd = (int)syscall(SYS_pidfd_open, p->st.pid, 0);
+    if (spec->timeout_ms != 0)
+        p->st.deadline = p->start + spec->timeout_ms;
+    *out = p;
+    return 0;
+}
+
+void
+hub_child_finish(struct hub_child_proc *p, struct hub_child_result *res)
+{
+    result_init(p->spec, res);
+    wait_loop(p->spec, &p->st, res, res->output.max);
+    set_result(&p->st, res, p->start);
+    proc_close(p);
+}
+
 int
 hub_child_run(const struct hub_child *spec, struct hub_child_result *res)
 {
-    struct run_state st = { .pid = -1, .pidfd = -1, .out_fd = -1, .in_fd = -1 };
-    size_t cap = spec->output_max ? spec->output_max : HUB_MAX_CHILD_OUTPUT;
-    int out_pipe[2] = { -1, -1 }, in_pipe[2] = { -1, -1 };
-    int64_t start = hub_time_mono_ms();
-    int err, rc = EX_OSERR;
+    struct hub_child_proc *p;
+    int rc = hub_child_start(spec, &p);
 
-    hub_buf_init(&res->output, cap);
-    res->exited = res->exit_code = res->signal = res->timed_out = 0;
-    res->output_dropped = 0;
-    if (pipe2(out_pipe, O_CLOEXEC) != 0)
-        goto out;
-    if (spec->input != NULL && pipe2(in_pipe, O_CLOEXEC) != 0)
-        goto out;
-    err = spawn(spec, &st, out_pipe[1], in_pipe[0]);
-    close_fd(&out_pipe[1]);
-    close_fd(&in_pipe[0]);
-    if (err != 0) {
-        rc = (err == ENOENT || err == EACCES) ? EX_UNAVAILABLE : EX_OSERR;
+    if (rc != 0) {
+        int err = errno;
+
+        result_init(spec, res);
         errno = err;
-        goto out;
+        return rc;
     }
-    st.out_fd = out_pipe[0];
-    st.in_fd = in_pipe[1];
-    out_pipe[0] = in_pipe[1] = -1;
-    fcntl(st.out_fd, F_SETFL, O_NONBLOCK);
-    if (st.in_fd >= 0)
-        fcntl(st.in_fd, F_SETFL, O_NONBLOCK);
-    st.pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
-    if (spec->timeout_ms != 0)
-        st.deadline = start + spec->timeout_ms;
-    wait_loop(spec, &st, res, cap);
-    set_result(&st, res, start);
-    rc = 0;
-out:
-    close_fd(&st.out_fd);
-    close_fd(&st.in_fd);
-    close_fd(&st.pidfd);
-    close_fd(&out_pipe[0]);
-    close_fd(&out_pipe[1]);
-    close_fd(&in_pipe[0]);
-    close_fd(&in_pipe[1]);
-    return rc;
+    hub_child_finish(p, res);
+    return 0;
 }
 
 int

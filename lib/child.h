@@ -1,5 +1,5 @@
 /*
- * child.h: run one child process to completion, safely.
+ * child.h: run a child process to completion, safely.
  *
  * The child is started with posix_spawnp() from an argv array (never a shell
  * string built from data) in a process group of its own, with a working
@@ -53,6 +53,19 @@ struct hub_child_result {
  * for (see hub_child_log()).
  */
 int hub_child_run(const struct hub_child *spec, struct hub_child_result *res);
+
+/*
+ * The same in two halves, for a child that runs while the caller does
+ * something else (another child). hub_child_start returns at once: 0 with
+ * *proc set, or hub_child_run's error codes. spec and everything it points
+ * to must stay valid until hub_child_finish, which does what hub_child_run
+ * does after the start (the deadline counts from the start; output the
+ * child wrote meanwhile waits in the pipe, and a child that fills the pipe
+ * just waits too) and frees proc. Every started child must be finished.
+ */
+struct hub_child_proc;
+int hub_child_start(const struct hub_child *spec, struct hub_child_proc **proc);
+void hub_child_finish(struct hub_child_proc *proc, struct hub_child_result *res);
 
 /* True when the child exited 0. */
 int hub_child_ok(const struct hub_child_result *res);

@@ -24,7 +24,6 @@
 #include "log.h"
 #include "timefmt.h"
 
-#define GIT_ARGS_MAX 16
 #define GC_LOOSE_IN_17 27          /* (gc.auto 6700 + 255) / 256 */
 #define GC_PACK_LIMIT 50           /* gc.autoPackLimit */
 
@@ -54,33 +53,38 @@ call_timeout(const struct gitops_git *g, unsigned *timeout_ms)
     return 0;
 }
 
-int
-gitops_git_run(const struct gitops_git *g, const char *msg, int quiet,
-               const char *const *args, struct hub_child_result *res)
+/* argv ("git" + args) and spec for one call. 0, or an exit code (logged). */
+static int
+call_prepare(const struct gitops_git *g, const char *msg, const char *const *args,
+             const char **argv, struct hub_child *spec)
 {
-    const char *argv[GIT_ARGS_MAX + 2];
-    struct hub_child spec = { 0 };
     size_t n;
-    int rc;
 
-    if (call_timeout(g, &spec.timeout_ms) != 0)
+    *spec = (struct hub_child){ 0 };
+    if (call_timeout(g, &spec->timeout_ms) != 0)
         return hub_fail(EX_UNAVAILABLE, msg, HUB_STR("command", "git"),
                         HUB_STR("git_command", args[0]), HUB_STR("cwd", g->cwd),
                         HUB_BOOL("timed_out", 1),
                         HUB_STR("error", "the git deadline passed before this call"));
-
     argv[0] = "git";
     for (n = 0; args[n] != NULL; n++) {
-        if (n == GIT_ARGS_MAX)
+        if (n == GITOPS_GIT_ARGS_MAX)
             return hub_fail(EX_SOFTWARE, "gitops_git_too_many_args", HUB_STR("msg", msg));
         argv[n + 1] = args[n];
     }
     argv[n + 1] = NULL;
-    spec.argv = argv;
-    spec.env = g->read_only ? git_env_ro : git_env;
-    spec.cwd = g->cwd;
-    spec.grace_ms = GITOPS_GIT_GRACE_MS;
-    rc = hub_child_run(&spec, res);
+    spec->argv = argv;
+    spec->env = g->read_only ? git_env_ro : git_env;
+    spec->cwd = g->cwd;
+    spec->grace_ms = GITOPS_GIT_GRACE_MS;
+    return 0;
+}
+
+/* What a finished call (started with rc) means: 0, 1 failed quietly, or an exit code (logged). */
+static int
+call_outcome(const struct gitops_git *g, const char *msg, int quiet, const struct hub_child *spec,
+             int rc, const struct hub_child_result *res)
+{
     if (rc != 0)
         return hub_fail(rc, "git_not_started", HUB_STR("cwd", g->cwd),
                         HUB_STR("fix", "install git and check PATH"));
@@ -88,8 +92,22 @@ gitops_git_run(const struct gitops_git *g, const char *msg, int quiet,
         return 0;
     if (quiet && !res->timed_out)
         return 1;
-    hub_child_log(HUB_LOG_ERROR, msg, &spec, res);
+    hub_child_log(HUB_LOG_ERROR, msg, spec, res);
     return EX_UNAVAILABLE;
+}
+
+int
+gitops_git_run(const struct gitops_git *g, const char *msg, int quiet,
+               const char *const *args, struct hub_child_result *res)
+{
+    const char *argv[GITOPS_GIT_ARGS_MAX + 2];
+    struct hub_child spec;
+    int rc = call_prepare(g, msg, args, argv, &spec);
+
+    if (rc != 0)
+        return rc;
+    rc = hub_child_run(&spec, res);
+    return call_outcome(g, msg, quiet, &spec, rc, res);
 }
 
 int
@@ -261,24 +279,70 @@ gitops_git_head_rev(const struct gitops_git *g, char *oid)
     return rc;
 }
 
+/* status refreshes the index's stat data (and writes it back unless
+ * another git holds index.lock), so a touched-but-equal file is clean. */
+static const char *const status_args[] = { "status", "--porcelain", "--untracked-files=no",
+                                           "--ignore-submodules=dirty", NULL };
+
+/* status' answer: dirty when it listed anything, the first line in first. */
+static int
+status_answer(int rc, struct hub_child_result *res, int *dirty, char *first, size_t firstlen)
+{
+    if (rc == 0) {
+        *dirty = res->output.len > 0;
+        if (firstlen > 0 && take_line(hub_buf_str(&res->output), first, firstlen) == NULL)
+            first[0] = '\0';
+    }
+    hub_child_result_release(res);
+    return rc;
+}
+
 int
 gitops_git_dirty(const struct gitops_git *g, int *dirty, char *first, size_t firstlen)
 {
     struct hub_child_result res = HUB_CHILD_RESULT_INIT;
-    /* status refreshes the index's stat data (and writes it back unless
-     * another git holds index.lock), so a touched-but-equal file is clean. */
-    const char *const args[] = { "status", "--porcelain", "--untracked-files=no",
-                                 "--ignore-submodules=dirty", NULL };
+    int rc = gitops_git_run(g, "gitops_status_failed", 0, status_args, &res);
+
+    return status_answer(rc, &res, dirty, first, firstlen);
+}
+
+void
+gitops_git_dirty_start(const struct gitops_git *g, struct gitops_dirty_check *d)
+{
+    d->started = 0;
+    if (call_prepare(g, "gitops_status_failed", status_args, d->argv, &d->spec) != 0)
+        return;                 /* finish runs it then, and reports */
+    d->start_rc = hub_child_start(&d->spec, &d->proc);
+    d->started = 1;
+}
+
+int
+gitops_git_dirty_finish(const struct gitops_git *g, struct gitops_dirty_check *d, int *dirty,
+                        char *first, size_t firstlen)
+{
+    struct hub_child_result res = HUB_CHILD_RESULT_INIT;
     int rc;
 
-    rc = gitops_git_run(g, "gitops_status_failed", 0, args, &res);
-    if (rc == 0) {
-        *dirty = res.output.len > 0;
-        if (firstlen > 0 && take_line(hub_buf_str(&res.output), first, firstlen) == NULL)
-            first[0] = '\0';
-    }
+    if (!d->started)
+        return gitops_git_dirty(g, dirty, first, firstlen);
+    d->started = 0;
+    if (d->start_rc == 0)
+        hub_child_finish(d->proc, &res);
+    rc = call_outcome(g, "gitops_status_failed", 0, &d->spec, d->start_rc, &res);
+    return status_answer(rc, &res, dirty, first, firstlen);
+}
+
+void
+gitops_git_dirty_discard(struct gitops_dirty_check *d)
+{
+    struct hub_child_result res = HUB_CHILD_RESULT_INIT;
+
+    if (!d->started)
+        return;
+    d->started = 0;
+    if (d->start_rc == 0)
+        hub_child_finish(d->proc, &res);
     hub_child_result_release(&res);
-    return rc;
 }
 
 int

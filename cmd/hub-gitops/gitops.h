@@ -26,8 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "child.h"
 #include "repos.h"
 
+#define GITOPS_GIT_ARGS_MAX 16            /* arguments after "git" in one call */
 #define GITOPS_OID_MAX 64                 /* SHA-256 hex; SHA-1 is 40 */
 #define GITOPS_REF_MAX 256
 #define GITOPS_STATE_DIR_DEFAULT "/var/lib/hub-gitops"
@@ -140,7 +142,6 @@ struct gitops_git {
                                            * budget stop here, even before timeout_ms */
 };
 
-struct hub_child_result;
 
 /*
  * Run "git ARGS..." (args NULL-terminated), killed at timeout_ms or at
@@ -173,6 +174,26 @@ int gitops_git_branch_rev(const struct gitops_git *g, const char *branch, char *
 int gitops_git_head_rev(const struct gitops_git *g, char *oid);
 /* *dirty set to 1 when a tracked file differs from HEAD (worktree or index). */
 int gitops_git_dirty(const struct gitops_git *g, int *dirty, char *first, size_t firstlen);
+
+/*
+ * The same check started to run beside the fetch (sync.c): status reads
+ * and refreshes only the index and working tree, the fetch writes only
+ * objects and the remote-tracking ref, so neither waits for the other.
+ * Finish gives gitops_git_dirty's answer (running the check then if it
+ * was never started); discard waits for a check whose answer is not
+ * needed. A started check is always finished or discarded.
+ */
+struct gitops_dirty_check {
+    const char *argv[GITOPS_GIT_ARGS_MAX + 2];
+    struct hub_child spec;
+    struct hub_child_proc *proc;
+    int start_rc;
+    int started;
+};
+void gitops_git_dirty_start(const struct gitops_git *g, struct gitops_dirty_check *d);
+int gitops_git_dirty_finish(const struct gitops_git *g, struct gitops_dirty_check *d, int *dirty,
+                            char *first, size_t firstlen);
+void gitops_git_dirty_discard(struct gitops_dirty_check *d);
 /*
  * The tree the index holds, when the working tree's tracked files hold it
  * too: 0 (tree filled), 1 when a tracked file differs from the index or the

@@ -236,14 +236,14 @@ pending_begin(const struct gitops_ctx *ctx, const struct gitops_heads *h, struct
 
 /* Sets from to the commit whose tree the checkout holds: HEAD when clean. */
 static int
-dirty_step(const struct gitops_git *g, const struct gitops_heads *h, struct gitops_run *run,
-           char *from)
+dirty_step(const struct gitops_git *g, struct gitops_dirty_check *check,
+           const struct gitops_heads *h, struct gitops_run *run, char *from)
 {
     char first[200];
     int dirty = 0, rc;
 
     memcpy(from, h->head, GITOPS_OID_MAX + 1);
-    rc = gitops_git_dirty(g, &dirty, first, sizeof first);
+    rc = gitops_git_dirty_finish(g, check, &dirty, first, sizeof first);
     if (rc != 0 || !dirty)
         return rc;
     rc = gitops_resume_point(g, h, from);
@@ -274,9 +274,13 @@ dirty_step(const struct gitops_git *g, const struct gitops_heads *h, struct gito
  * that answers ls-remote slowly and then hangs the fetch must not hold the
  * lock for two timeouts (the run ends within the timeout plus the kill's
  * grace, as the README promises).
+ *
+ * A fetch means the checkout will most likely move, so the dirty check
+ * starts beside it (each waits on its own git startup, not on the other).
  */
 static int
-remote_step(const struct gitops_git *each, const struct hub_repo *r, struct gitops_heads *h)
+remote_step(const struct gitops_git *each, const struct hub_repo *r,
+            struct gitops_dirty_check *check, struct gitops_heads *h)
 {
     struct gitops_git g = *each;
     char tip[GITOPS_OID_MAX + 1];
@@ -292,6 +296,7 @@ remote_step(const struct gitops_git *each, const struct hub_repo *r, struct gito
     if (rc != 0 && rc != 1)
         return rc;
     have_heads = rc == 0;
+    gitops_git_dirty_start(each, check);
     rc = gitops_git_fetch(&g, r->remote, r->branch);
     if (rc != 0)
         return rc;
@@ -302,9 +307,9 @@ remote_step(const struct gitops_git *each, const struct hub_repo *r, struct gito
     return 0;
 }
 
-/* The ladder under the lock. Sets run->outcome; returns its exit code. */
+/* The ladder's rungs; see ladder(). */
 static int
-ladder(const struct gitops_ctx *ctx, struct gitops_run *run)
+rungs(const struct gitops_ctx *ctx, struct gitops_run *run, struct gitops_dirty_check *check)
 {
     const struct hub_repo *r = run->repo;
     struct gitops_git g = { .cwd = r->checkout,
@@ -318,7 +323,7 @@ ladder(const struct gitops_ctx *ctx, struct gitops_run *run)
     if (rc == 0)
         rc = resume_step(ctx, &g, run);
     if (rc == 0)
-        rc = remote_step(&g, r, &h);
+        rc = remote_step(&g, r, check, &h);
     if (rc != 0) {
         if (gitops_outcome_exit(run->outcome) != rc)
             run->outcome = outcome_of(rc);
@@ -332,7 +337,7 @@ ladder(const struct gitops_ctx *ctx, struct gitops_run *run)
         run->outcome = GITOPS_NOOP;
         return 0;
     }
-    rc = dirty_step(&g, &h, run, from);
+    rc = dirty_step(&g, check, &h, run, from);
     if (rc == 0)
         rc = gitops_move_plan(&g, &h, run, &plan);
     if (rc == 0)
@@ -350,6 +355,21 @@ ladder(const struct gitops_ctx *ctx, struct gitops_run *run)
     rc = apply_step(&g, &h, run, &plan);
     if (pending)
         gitops_pending_remove(ctx->state_dir, r->name);
+    return rc;
+}
+
+/*
+ * The ladder under the lock. Sets run->outcome; returns its exit code. A
+ * dirty check started beside the fetch and not used (a no-op after all, a
+ * failed fetch) is waited for here, whichever rung ended the run.
+ */
+static int
+ladder(const struct gitops_ctx *ctx, struct gitops_run *run)
+{
+    struct gitops_dirty_check check = { .started = 0 };
+    int rc = rungs(ctx, run, &check);
+
+    gitops_git_dirty_discard(&check);
     return rc;
 }
 

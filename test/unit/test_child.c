@@ -208,6 +208,63 @@ test_unread_input(void **state)
     hub_child_result_release(&res);
 }
 
+/*
+ * Two children at once: the started one waits for a file the second
+ * creates, so it can only finish if it ran alongside (its deadline is a
+ * generous bound, not a timing test); its output, more than a pipe holds,
+ * waited in the pipe until hub_child_finish read it.
+ */
+static void
+test_start_finish_alongside(void **state)
+{
+    char dir[] = "/tmp/test_child.XXXXXX", script[256], touch[256];
+    const char *waiter[] = { "/bin/sh", "-c", script, NULL };
+    const char *toucher[] = { "/bin/sh", "-c", touch, NULL };
+    struct hub_child bg = { .argv = waiter, .timeout_ms = 20000, .output_max = 200000 };
+    struct hub_child fg = { .argv = toucher };
+    struct hub_child_result bg_res = HUB_CHILD_RESULT_INIT, fg_res = HUB_CHILD_RESULT_INIT;
+    struct hub_child_proc *proc;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(script, sizeof script,
+             "head -c 100000 /dev/zero | tr '\\0' x; while [ ! -e %s/go ]; do sleep 0.01; done; echo saw",
+             dir);
+    snprintf(touch, sizeof touch, "touch %s/go", dir);
+    assert_int_equal(hub_child_start(&bg, &proc), 0);
+    assert_int_equal(hub_child_run(&fg, &fg_res), 0);
+    assert_true(hub_child_ok(&fg_res));
+    hub_child_finish(proc, &bg_res);
+    assert_true(hub_child_ok(&bg_res));
+    assert_int_equal(bg_res.timed_out, 0);
+    assert_int_equal(bg_res.output.len, 100000 + 4);
+    assert_string_equal(hub_buf_str(&bg_res.output) + 100000, "saw\n");
+    hub_child_result_release(&bg_res);
+    hub_child_result_release(&fg_res);
+    snprintf(touch, sizeof touch, "%s/go", dir);
+    unlink(touch);
+    rmdir(dir);
+}
+
+/* A started child that hangs is stopped by its deadline when finished. */
+static void
+test_start_finish_deadline(void **state)
+{
+    const char *argv[] = { "/bin/sh", "-c", "exec sleep 30", NULL };
+    struct hub_child spec = { .argv = argv, .timeout_ms = 100, .grace_ms = 100 };
+    struct hub_child_result res = HUB_CHILD_RESULT_INIT;
+    struct hub_child_proc *proc;
+    const char *missing[] = { "hub-no-such-program", NULL };
+    struct hub_child none = { .argv = missing };
+
+    assert_int_equal(hub_child_start(&spec, &proc), 0);
+    hub_child_finish(proc, &res);
+    assert_int_equal(res.timed_out, 1);
+    assert_int_equal(res.signal, SIGTERM);
+    hub_child_result_release(&res);
+    assert_int_equal(hub_child_start(&none, &proc), EX_UNAVAILABLE);
+    assert_null(proc);
+}
+
 int
 main(void)
 {
@@ -221,6 +278,8 @@ main(void)
         cmocka_unit_test(test_term_ignored_then_killed),
         cmocka_unit_test(test_missing_program),
         cmocka_unit_test(test_unread_input),
+        cmocka_unit_test(test_start_finish_alongside),
+        cmocka_unit_test(test_start_finish_deadline),
     };
 
     signal(SIGPIPE, SIG_IGN);
