@@ -33,6 +33,8 @@ gate_action_for(int want_open, enum gate_funnel_state actual)
         return want_open ? GATE_ACT_NONE : GATE_ACT_CLOSE;
     case GATE_FUNNEL_OFF:
         return want_open ? GATE_ACT_OPEN : GATE_ACT_NONE;
+    case GATE_FUNNEL_MISDIRECTED:           /* open re-points it at the webhook */
+        return want_open ? GATE_ACT_OPEN : GATE_ACT_CLOSE;
     case GATE_FUNNEL_UNKNOWN:
         break;
     }
@@ -47,6 +49,8 @@ gate_funnel_state_name(enum gate_funnel_state s)
         return "on";
     case GATE_FUNNEL_OFF:
         return "off";
+    case GATE_FUNNEL_MISDIRECTED:
+        return "misdirected";
     case GATE_FUNNEL_UNKNOWN:
         break;
     }

@@ -18,9 +18,41 @@
 #include "hub.h"
 #include "log.h"
 
+/* The Proxy of the root handler of site ("<node>:<port>") in Web, or NULL. */
+static const char *
+root_proxy(const cJSON *root, const char *site)
+{
+    const cJSON *web = cJSON_GetObjectItemCaseSensitive(root, "Web");
+    const cJSON *handlers = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(web, site), "Handlers");
+    const cJSON *proxy = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(handlers, "/"), "Proxy");
+
+    return cJSON_IsString(proxy) ? proxy->valuestring : NULL;
+}
+
+/* True when proxy is this host's port over plain HTTP. */
+static int
+proxies_to(const char *proxy, unsigned long long port)
+{
+    static const char *const hosts[] = { "http://127.0.0.1:", "http://localhost:", "http://[::1]:" };
+    char want[24];
+    size_t n = (size_t)snprintf(want, sizeof want, "%llu", port);
+
+    for (size_t i = 0; proxy != NULL && i < sizeof hosts / sizeof hosts[0]; i++) {
+        size_t hlen = strlen(hosts[i]);
+        const char *rest = proxy + hlen;
+
+        if (strncmp(proxy, hosts[i], hlen) == 0 && strncmp(rest, want, n) == 0 &&
+            (rest[n] == '\0' || strcmp(rest + n, "/") == 0))
+            return 1;
+    }
+    return 0;
+}
+
 int
 gate_funnel_parse_status(const char *text, unsigned long long https_port,
-                         enum gate_funnel_state *state)
+                         unsigned long long target_port, enum gate_funnel_state *state)
 {
     /* stdout and stderr come in one stream: skip a warning printed before the JSON. */
     const char *start = strchr(text, '{');
@@ -46,8 +78,10 @@ gate_funnel_parse_status(const char *text, unsigned long long https_port,
     cJSON_ArrayForEach(item, allow) {
         size_t klen = item->string != NULL ? strlen(item->string) : 0;
 
-        if (klen > slen && strcmp(item->string + klen - slen, suffix) == 0 && cJSON_IsTrue(item))
-            *state = GATE_FUNNEL_ON;
+        if (klen > slen && strcmp(item->string + klen - slen, suffix) == 0 &&
+            cJSON_IsTrue(item) && *state != GATE_FUNNEL_ON)
+            *state = proxies_to(root_proxy(root, item->string), target_port)
+                         ? GATE_FUNNEL_ON : GATE_FUNNEL_MISDIRECTED;
     }
     cJSON_Delete(root);
     return 0;
@@ -94,7 +128,7 @@ gate_funnel_status(const struct gate_opts *o, enum gate_funnel_state *state)
         rc = log_failure("funnel_status_failed", argv, run_rc, &res);
         goto out;
     }
-    if (gate_funnel_parse_status(hub_buf_str(&res.output), o->https_port, state) != 0) {
+    if (gate_funnel_parse_status(hub_buf_str(&res.output), o->https_port, o->target_port, state) != 0) {
         const struct hub_child spec = { .argv = argv };
 
         hub_child_log(HUB_LOG_ERROR, "funnel_status_unreadable", &spec, &res);

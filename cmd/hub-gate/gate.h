@@ -62,6 +62,7 @@ enum gate_funnel_state {
     GATE_FUNNEL_UNKNOWN,     /* status could not be read */
     GATE_FUNNEL_OFF,
     GATE_FUNNEL_ON,
+    GATE_FUNNEL_MISDIRECTED, /* public, but not forwarding to target_port (changed by hand) */
 };
 
 enum gate_action {
@@ -114,13 +115,17 @@ int gate_state_parse(const char *text, struct gate_state *st);
 /* ---- funnel.c: the Tailscale CLI ---- */
 
 /*
- * Parse `tailscale funnel status --json`: the funnel is on when an
- * AllowFunnel key ends in ":<https_port>" and its value is true. Output may
- * start with a warning line before the JSON object (stderr is captured too).
- * Returns 0 with *state OFF or ON, or -1 when the text holds no JSON object.
+ * Parse `tailscale funnel status --json`: the funnel is public when an
+ * AllowFunnel key ends in ":<https_port>" and its value is true; it is ON
+ * when that site's root handler also proxies to this host's target_port
+ * (http://127.0.0.1:PORT, as `tailscale funnel PORT` writes it; localhost
+ * and [::1] count too), and MISDIRECTED when it proxies anywhere else or
+ * nowhere. Output may start with a warning line before the JSON object
+ * (stderr is captured too). Returns 0 with *state OFF, ON or MISDIRECTED,
+ * or -1 when the text holds no JSON object.
  */
 int gate_funnel_parse_status(const char *text, unsigned long long https_port,
-                             enum gate_funnel_state *state);
+                             unsigned long long target_port, enum gate_funnel_state *state);
 
 /*
  * Read the funnel's state. Returns 0, or EX_UNAVAILABLE (command missing,

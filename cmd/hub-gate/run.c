@@ -62,6 +62,7 @@ static int
 apply(const struct gate_opts *o, const struct gate_state *st, enum gate_action act,
       enum gate_funnel_state *funnel, const char *reason)
 {
+    enum gate_funnel_state was = *funnel;
     int rc;
 
     if (act == GATE_ACT_NONE)
@@ -77,6 +78,7 @@ apply(const struct gate_opts *o, const struct gate_state *st, enum gate_action a
     hub_log(HUB_LOG_INFO, act == GATE_ACT_OPEN ? "funnel_opened" : "funnel_closed",
             HUB_INT("https_port", o->https_port), HUB_INT("target_port", o->target_port),
             HUB_STR("reason", act == GATE_ACT_OPEN ? "healthy" : reason),
+            HUB_STR("was", gate_funnel_state_name(was)),
             HUB_INT("healthy_streak", st->healthy_streak),
             HUB_INT("failed_streak", st->failed_streak));
     return 0;

@@ -12,11 +12,11 @@
  *   health  gate_health_body_ok on exactly the input's bytes (no NUL after
  *           them, so a read past the length is caught)
  *   state   gate_state_parse, then format -> parse again
- * Invariants checked (abort() when broken): the funnel is ON or OFF after
- * a parse and untouched after a refusal, and a warning line put in front
- * changes nothing; the health verdict depends only on the bytes within the
- * length; a refused state leaves the caller's alone, an accepted one
- * survives format -> parse unchanged.
+ * Invariants checked (abort() when broken): the funnel is ON, OFF or
+ * MISDIRECTED after a parse and untouched after a refusal, and a warning
+ * line put in front changes nothing; the health verdict depends only on
+ * the bytes within the length; a refused state leaves the caller's alone,
+ * an accepted one survives format -> parse unchanged.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -35,16 +35,16 @@ check_funnel(const char *text, size_t len, unsigned long long port)
 {
     struct hub_buf warned = HUB_BUF_INIT(sizeof WARNING + 65536);
     enum gate_funnel_state st = GATE_FUNNEL_UNKNOWN, again = GATE_FUNNEL_UNKNOWN;
-    int rc = gate_funnel_parse_status(text, port, &st);
+    int rc = gate_funnel_parse_status(text, port, 8085, &st);
 
-    if (rc == 0 && st != GATE_FUNNEL_ON && st != GATE_FUNNEL_OFF)
+    if (rc == 0 && st != GATE_FUNNEL_ON && st != GATE_FUNNEL_OFF && st != GATE_FUNNEL_MISDIRECTED)
         abort();
     if (rc != 0 && (rc != -1 || st != GATE_FUNNEL_UNKNOWN))
         abort();
     /* the warning holds no '{': the same JSON object is found after it */
     if (hub_buf_appends(&warned, WARNING) == HUB_BUF_OK &&
         hub_buf_append(&warned, text, len) == HUB_BUF_OK &&
-        (gate_funnel_parse_status(hub_buf_str(&warned), port, &again) != rc || again != st))
+        (gate_funnel_parse_status(hub_buf_str(&warned), port, 8085, &again) != rc || again != st))
         abort();
     hub_buf_release(&warned);
 }

@@ -3,8 +3,9 @@
 # directory) against the real hub-webhook /health on loopback and the
 # recording tailscale stand-in: opens after the rise count, closes on the
 # first failure, does nothing when the state already matches, heals drift
-# both ways, and reports every failing tailscale command as a failure
-# without claiming a state it did not reach.
+# both ways (a funnel re-pointed at another port too), and reports every
+# failing tailscale command as a failure without claiming a state it did
+# not reach.
 . "$(dirname "$0")/../lib.sh"
 . "$HUB_TOP/test/fixtures/gate/lib.sh"
 t_need jq
@@ -60,6 +61,14 @@ gate
 t_check "drift (closed by hand) is re-opened" funnel_is_on
 t_check "re-open logs funnel_opened" log_has "$out" funnel_opened
 
+# Drift of the target: public, but re-pointed by hand at another local port.
+GATE_TS_DIR=$GATE_TS_DIR tailscale funnel --bg --https=8443 9999 >/dev/null 2>&1
+gate
+t_eq "re-pointed by hand: exits 0" 0 "$rc"
+t_eq "re-pointed by hand: forwards to the webhook again" 8085 "$(cat "$GATE_TS_DIR/funnel.8443")"
+t_check "re-pointed by hand: funnel_opened says what it was" \
+    log_has "$out" funnel_opened '.was == "misdirected"'
+
 # Fall: the first failed check closes (HUB_GATE_FALL defaults to 1).
 webhook_stop
 gate
@@ -78,6 +87,9 @@ GATE_TS_DIR=$GATE_TS_DIR tailscale funnel --bg --https=8443 8085 >/dev/null 2>&1
 gate
 t_check "drift (opened by hand while unhealthy) is closed" not funnel_is_on
 t_check "that close logs funnel_closed" log_has "$out" funnel_closed
+GATE_TS_DIR=$GATE_TS_DIR tailscale funnel --bg --https=8443 9999 >/dev/null 2>&1
+gate
+t_check "re-pointed by hand while unhealthy: closed" not funnel_is_on
 
 # A wrong path on the real server is unhealthy (404), never a reason to open.
 webhook_start

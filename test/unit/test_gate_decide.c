@@ -92,6 +92,8 @@ test_action_table(void **state)
         { 0, GATE_FUNNEL_OFF, GATE_ACT_NONE },     /* already matches */
         { 0, GATE_FUNNEL_UNKNOWN, GATE_ACT_CLOSE },/* fail closed */
         { 1, GATE_FUNNEL_UNKNOWN, GATE_ACT_NONE }, /* never open blind */
+        { 1, GATE_FUNNEL_MISDIRECTED, GATE_ACT_OPEN },  /* re-point at the webhook */
+        { 0, GATE_FUNNEL_MISDIRECTED, GATE_ACT_CLOSE },
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -104,6 +106,7 @@ test_names(void **state)
     assert_string_equal(gate_funnel_state_name(GATE_FUNNEL_ON), "on");
     assert_string_equal(gate_funnel_state_name(GATE_FUNNEL_OFF), "off");
     assert_string_equal(gate_funnel_state_name(GATE_FUNNEL_UNKNOWN), "unknown");
+    assert_string_equal(gate_funnel_state_name(GATE_FUNNEL_MISDIRECTED), "misdirected");
     assert_string_equal(gate_action_name(GATE_ACT_OPEN), "open");
     assert_string_equal(gate_action_name(GATE_ACT_CLOSE), "close");
     assert_string_equal(gate_action_name(GATE_ACT_NONE), "none");

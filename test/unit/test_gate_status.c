@@ -20,21 +20,36 @@ test_funnel_status_table(void **state)
         int rc;
         enum gate_funnel_state want;
     } cases[] = {
+#define SITE(port, proxy) \
+    "\"Web\":{\"n.ts.net:" port "\":{\"Handlers\":{\"/\":{\"Proxy\":\"" proxy "\"}}}}"
+#define ALLOW(port) "\"AllowFunnel\":{\"n.ts.net:" port "\":true}"
         { "{}", 8443, 0, GATE_FUNNEL_OFF },
         { "{}\n", 8443, 0, GATE_FUNNEL_OFF },
-        { "{\"AllowFunnel\":{\"node.tail1.ts.net:8443\":true}}", 8443, 0, GATE_FUNNEL_ON },
-        { "{\"TCP\":{\"8443\":{\"HTTPS\":true}},\"Web\":{\"n.ts.net:8443\":{\"Handlers\":"
-          "{\"/\":{\"Proxy\":\"http://127.0.0.1:8085\"}}}},\"AllowFunnel\":{\"n.ts.net:8443\":true}}",
-          8443, 0, GATE_FUNNEL_ON },
+        { "{\"TCP\":{\"8443\":{\"HTTPS\":true}}," SITE("8443", "http://127.0.0.1:8085") ","
+          ALLOW("8443") "}", 8443, 0, GATE_FUNNEL_ON },
+        { "{" SITE("8443", "http://localhost:8085/") "," ALLOW("8443") "}", 8443, 0, GATE_FUNNEL_ON },
+        { "{" SITE("8443", "http://[::1]:8085") "," ALLOW("8443") "}", 8443, 0, GATE_FUNNEL_ON },
+        /* public, but forwarding elsewhere or nowhere: re-pointed by hand */
+        { "{" SITE("8443", "http://127.0.0.1:9999") "," ALLOW("8443") "}", 8443, 0,
+          GATE_FUNNEL_MISDIRECTED },
+        { "{" SITE("8443", "http://127.0.0.1:80851") "," ALLOW("8443") "}", 8443, 0,
+          GATE_FUNNEL_MISDIRECTED },
+        { "{" SITE("8443", "http://10.0.0.5:8085") "," ALLOW("8443") "}", 8443, 0,
+          GATE_FUNNEL_MISDIRECTED },
+        { "{" SITE("8443", "https+insecure://127.0.0.1:8085") "," ALLOW("8443") "}", 8443, 0,
+          GATE_FUNNEL_MISDIRECTED },
+        { "{" SITE("443", "http://127.0.0.1:8085") "," ALLOW("8443") "}", 8443, 0,
+          GATE_FUNNEL_MISDIRECTED },
+        { "{" ALLOW("8443") "}", 8443, 0, GATE_FUNNEL_MISDIRECTED },
         /* served on the tailnet only: not public */
-        { "{\"TCP\":{\"8443\":{\"HTTPS\":true}},\"Web\":{\"n.ts.net:8443\":{}}}", 8443, 0,
-          GATE_FUNNEL_OFF },
+        { "{\"TCP\":{\"8443\":{\"HTTPS\":true}}," SITE("8443", "http://127.0.0.1:8085") "}", 8443,
+          0, GATE_FUNNEL_OFF },
         { "{\"AllowFunnel\":{\"n.ts.net:8443\":false}}", 8443, 0, GATE_FUNNEL_OFF },
         /* another port is not ours */
-        { "{\"AllowFunnel\":{\"n.ts.net:443\":true}}", 8443, 0, GATE_FUNNEL_OFF },
-        { "{\"AllowFunnel\":{\"n.ts.net:18443\":true}}", 8443, 0, GATE_FUNNEL_OFF },
-        { "{\"AllowFunnel\":{\"n.ts.net:443\":true,\"n.ts.net:8443\":true}}", 443, 0,
-          GATE_FUNNEL_ON },
+        { "{" SITE("443", "http://127.0.0.1:8085") "," ALLOW("443") "}", 8443, 0, GATE_FUNNEL_OFF },
+        { "{" ALLOW("18443") "}", 8443, 0, GATE_FUNNEL_OFF },
+        { "{" SITE("8443", "http://127.0.0.1:8085") ",\"AllowFunnel\":{\"n.ts.net:443\":true,"
+          "\"n.ts.net:8443\":true}}", 8443, 0, GATE_FUNNEL_ON },
         /* the key must have a host part */
         { "{\"AllowFunnel\":{\":8443\":true}}", 8443, 0, GATE_FUNNEL_OFF },
         { "{\"AllowFunnel\":{\"8443\":true}}", 8443, 0, GATE_FUNNEL_OFF },
@@ -43,19 +58,21 @@ test_funnel_status_table(void **state)
         { "{\"AllowFunnel\":{\"n.ts.net:8443\":1}}", 8443, 0, GATE_FUNNEL_OFF },
         { "{\"AllowFunnel\":[\"n.ts.net:8443\"]}", 8443, 0, GATE_FUNNEL_OFF },
         /* a warning line before the JSON (stderr is captured with stdout) */
-        { "Warning: client version differs\n{\"AllowFunnel\":{\"n.ts.net:8443\":true}}", 8443,
-          0, GATE_FUNNEL_ON },
+        { "Warning: client version differs\n{" SITE("8443", "http://127.0.0.1:8085") ","
+          ALLOW("8443") "}", 8443, 0, GATE_FUNNEL_ON },
         /* rejected: not a JSON object */
         { "", 8443, -1, GATE_FUNNEL_UNKNOWN },
         { "No serve config", 8443, -1, GATE_FUNNEL_UNKNOWN },
         { "{\"AllowFunnel\":", 8443, -1, GATE_FUNNEL_UNKNOWN },
         { "[]", 8443, -1, GATE_FUNNEL_UNKNOWN },
         { "{ not json }", 8443, -1, GATE_FUNNEL_UNKNOWN },
+#undef SITE
+#undef ALLOW
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         enum gate_funnel_state got = GATE_FUNNEL_UNKNOWN;
-        int rc = gate_funnel_parse_status(cases[i].text, cases[i].port, &got);
+        int rc = gate_funnel_parse_status(cases[i].text, cases[i].port, 8085, &got);
 
         if (rc != cases[i].rc || got != cases[i].want)
             fail_msg("case %zu (%s): rc %d state %d, want rc %d state %d", i, cases[i].text,
