@@ -279,6 +279,20 @@ gitops_git_head_rev(const struct gitops_git *g, char *oid)
     return rc;
 }
 
+int
+gitops_git_tree_of(const struct gitops_git *g, const char *commit, char *tree)
+{
+    char spec[GITOPS_OID_MAX + 8];
+    int rc;
+
+    snprintf(spec, sizeof spec, "%.*s^{tree}", GITOPS_OID_MAX, commit);
+    rc = verify_rev(g, spec, tree);
+    if (rc == 1)
+        rc = hub_fail(EX_UNAVAILABLE, "gitops_rev_parse_failed", HUB_STR("rev", spec),
+                      HUB_STR("cwd", g->cwd), HUB_STR("error", "no such commit"));
+    return rc;
+}
+
 /* status refreshes the index's stat data (and writes it back unless
  * another git holds index.lock), so a touched-but-equal file is clean. */
 static const char *const status_args[] = { "status", "--porcelain", "--untracked-files=no",

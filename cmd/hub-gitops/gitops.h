@@ -172,6 +172,8 @@ int gitops_git_heads(const struct gitops_git *g, const char *remote, const char 
 int gitops_git_branch_rev(const struct gitops_git *g, const char *branch, char *oid);
 /* HEAD's commit alone (the remote-tracking ref may not exist): 0 or an exit code. */
 int gitops_git_head_rev(const struct gitops_git *g, char *oid);
+/* The tree a commit holds: 0 (tree filled) or an exit code. */
+int gitops_git_tree_of(const struct gitops_git *g, const char *commit, char *tree);
 /* *dirty set to 1 when a tracked file differs from HEAD (worktree or index). */
 int gitops_git_dirty(const struct gitops_git *g, int *dirty, char *first, size_t firstlen);
 

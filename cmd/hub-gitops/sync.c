@@ -155,14 +155,57 @@ apply_resumed(const struct gitops_git *g, struct gitops_run *run, const struct g
     return apply_step(g, &h, run, &plan);
 }
 
+/* Skip a run over local changes: nothing touched, the owner told. */
+static int
+skip_dirty(struct gitops_run *run, const char *first)
+{
+    run->outcome = GITOPS_SKIPPED_DIRTY;
+    snprintf(run->error, sizeof run->error, "tracked files modified: %s", first);
+    hub_log(HUB_LOG_WARN, "gitops_skipped_dirty", HUB_STR("repo", run->repo->name),
+            HUB_STR("checkout", run->repo->checkout), HUB_STR("first", first),
+            HUB_STR("fix", "commit, stash or revert the local changes"));
+    return EX_TEMPFAIL;
+}
+
+/*
+ * Before a pending record's APPLY runs, the checkout must hold the new
+ * revision it deploys. A rollback cut short (APPLY failed, the tree went
+ * back to the old revision, the refs never followed) leaves the tree at
+ * old under a HEAD at new: the tree is put forward again, so the owed
+ * APPLY runs on what it deploys (and, failing again, rolls back whole).
+ * Any other local change: skipped (75), the record kept for a later run.
+ */
+static int
+tree_at_new(const struct gitops_git *g, struct gitops_run *run, const struct gitops_pending *p)
+{
+    char first[200], tree[GITOPS_OID_MAX + 1], old_tree[GITOPS_OID_MAX + 1];
+    int dirty = 0, rc;
+
+    rc = gitops_git_dirty(g, &dirty, first, sizeof first);
+    if (rc != 0 || !dirty)
+        return rc;
+    rc = gitops_git_index_tree(g, tree);
+    if (rc == 0)
+        rc = gitops_git_tree_of(g, p->old_rev, old_tree);
+    if (rc == 0 && strcmp(tree, old_tree) == 0) {
+        hub_log(HUB_LOG_WARN, "gitops_rollback_undone", HUB_STR("repo", run->repo->name),
+                HUB_STR("old", p->old_rev), HUB_STR("new", p->new_rev),
+                HUB_STR("reason", "a rollback was cut short: the tree is at the old revision, "
+                                  "HEAD at the new one; its APPLY is still owed"));
+        return gitops_git_move_tree(g, p->old_rev, p->new_rev);
+    }
+    return rc == 0 || rc == 1 ? skip_dirty(run, first) : rc;
+}
+
 /*
  * Settle the pending record a run that died left, before anything else.
  * HEAD at its new revision: the move happened, APPLY runs again. At its
  * old one: the move never happened, nothing to resume (the sync below
  * moves, and records, anew). Anywhere else someone moved HEAD by hand:
  * which APPLY would be right is not ours to guess. The record goes in
- * every case but a failure to read HEAD (the next run looks again), so a
- * failed APPLY is reported once, like any other, and not retried forever.
+ * every case but a failure to read the checkout or local changes in it
+ * (the next run looks again), so a failed APPLY is reported once, like
+ * any other, and not retried forever.
  * Returns 0 to go on with the sync, or the exit code that ends the run.
  */
 static int
@@ -188,6 +231,9 @@ resume_step(const struct gitops_ctx *ctx, const struct gitops_git *g, struct git
                 HUB_STR("old", p.old_rev), HUB_STR("new", p.new_rev),
                 HUB_STR("reason", "APPLY is no longer set"));
     } else if (strcmp(head, p.new_rev) == 0) {
+        rc = tree_at_new(g, run, &p);
+        if (rc != 0)
+            return rc;          /* the record stays: APPLY is still owed */
         rc = apply_resumed(g, run, &p);
     } else if (strcmp(head, p.old_rev) == 0) {
         hub_log(HUB_LOG_INFO, "gitops_apply_pending_dropped", HUB_STR("repo", r->name),
@@ -256,14 +302,7 @@ dirty_step(const struct gitops_git *g, struct gitops_dirty_check *check,
         return 0;
     }
     memcpy(from, h->head, GITOPS_OID_MAX + 1);
-    if (rc != 1)
-        return rc;
-    run->outcome = GITOPS_SKIPPED_DIRTY;
-    snprintf(run->error, sizeof run->error, "tracked files modified: %s", first);
-    hub_log(HUB_LOG_WARN, "gitops_skipped_dirty", HUB_STR("repo", run->repo->name),
-            HUB_STR("checkout", run->repo->checkout), HUB_STR("first", first),
-            HUB_STR("fix", "commit, stash or revert the local changes"));
-    return EX_TEMPFAIL;
+    return rc == 1 ? skip_dirty(run, first) : rc;
 }
 
 /*

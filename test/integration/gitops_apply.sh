@@ -4,7 +4,8 @@
 # outcome (failure and timeout: exit 70); ROLLBACK=yes returns the checkout
 # to the old revision and runs APPLY again; a run killed mid-APPLY leaves a
 # pending record that makes the next run run APPLY again for the same move
-# (and a record for a move that never happened runs nothing); the run's row lands in
+# (a record for a move that never happened runs nothing; a rollback cut
+# short has its tree put forward first); the run's row lands in
 # gitops_runs, and a database that is down never fails a sync. After every
 # scenario every local branch and unpushed commit is still there.
 . "$(dirname "$0")/../lib.sh"
@@ -195,6 +196,38 @@ t_eq "unreadable record: warned" 1 "$(logged gitops_apply_pending_invalid)"
 t_check "unreadable record: APPLY did not run" test ! -e "$log.k"
 t_check "unreadable record: the record is gone" test ! -e "$GX_ROOT/$pending"
 lost "pending twins"
+
+# --- a rollback cut short: APPLY failed, the rollback's read-tree put the
+# tree back at the old revision, and the run died before the refs followed
+# (HEAD at new, tree at old, the record still there). The next run puts the
+# tree forward and runs the owed APPLY; with a local change on top it
+# touches nothing (75) and keeps the record until the change is gone.
+fresh "APPLY=echo \"\$HUB_OLD_REV \$HUB_NEW_REV\" >>$log.k" ROLLBACK=yes
+old=$(gx_head)
+new=$(gx_push d1/rollback.txt)
+gx_sync demo
+rm -f "$log.k"
+co() { git -C "$GX_ROOT/co" "$@"; }
+record "$old" "$new"
+co read-tree -u -m "$new" "$old"
+echo local >>"$GX_ROOT/co/README"
+gx_sync demo
+gx_rc "rollback cut short, plus a local change: exit 75" 75
+t_eq "... outcome skipped_dirty" skipped_dirty "$(gx_outcome)"
+t_eq "... the local change untouched" local "$(tail -n 1 "$GX_ROOT/co/README")"
+t_check "... the tree still at the old revision" test ! -e "$GX_ROOT/co/d1/rollback.txt"
+t_check "... APPLY did not run" test ! -e "$log.k"
+t_check "... the record kept" test -s "$GX_ROOT/$pending"
+co checkout -q -- README
+gx_sync demo
+gx_rc "rollback cut short: exit 0" 0
+t_eq "rollback cut short: logged" 1 "$(logged gitops_rollback_undone)"
+t_eq "rollback cut short: the owed APPLY ran" "$old $new" "$(applies)"
+t_eq "rollback cut short: HEAD at new" "$new" "$(gx_head)"
+t_check "rollback cut short: the tree at new" test -e "$GX_ROOT/co/d1/rollback.txt"
+t_eq "rollback cut short: tree clean" "" "$(co status --porcelain -uno)"
+t_check "rollback cut short: the record is gone" test ! -e "$GX_ROOT/$pending"
+lost "rollback cut short"
 
 # --- gitops_runs rows
 export HUB_PG_DSN
