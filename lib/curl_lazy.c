@@ -30,10 +30,12 @@ static struct hub_lazylib libcurl = HUB_LAZYLIB_INIT(CURL_SONAME, "apt-get insta
 static int
 curl_resolve(void *handle)
 {
-#define RESOLVE(name) HUB_LAZY_RESOLVE(curl_fn, libcurl, handle, name)
+    int missing = 0;
+
+#define RESOLVE(name) missing += HUB_LAZY_RESOLVE(curl_fn, libcurl, handle, name);
     CURL_FUNCTIONS(RESOLVE)
 #undef RESOLVE
-    return 0;
+    return missing == 0 ? 0 : -1;
 }
 
 #define FORWARD(type, name, params, args, failed) \

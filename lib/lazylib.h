@@ -44,10 +44,9 @@ void *hub_lazylib_sym(void *handle, const char *soname, const char *name);
  * field typed from the real prototype.
  */
 #define HUB_LAZY_FIELD(name) __typeof__(&name) name;
-#define HUB_LAZY_RESOLVE(table, lib, handle, name)                                        \
-    if (((table).name = (__typeof__(&name))hub_lazylib_sym((handle), (lib).soname, #name)) \
-        == NULL)                                                                           \
-        return -1;
+/* Fill one field; 1 when the symbol is missing (logged), else 0. */
+#define HUB_LAZY_RESOLVE(table, lib, handle, name) \
+    (((table).name = (__typeof__(&name))hub_lazylib_sym((handle), (lib).soname, #name)) == NULL)
 #define HUB_LAZY_FORWARD(lib, table, type, name, params, args, failed) \
     type name params { return hub_lazylib_ready(&(lib)) ? (table).name args : (failed); }
 #define HUB_LAZY_FORWARD_VOID(lib, table, name, params, args) \

@@ -33,10 +33,12 @@ static struct hub_lazylib libpq = HUB_LAZYLIB_INIT(PQ_SONAME, "apt-get install l
 static int
 pq_resolve(void *handle)
 {
-#define RESOLVE(name) HUB_LAZY_RESOLVE(pq, libpq, handle, name)
+    int missing = 0;
+
+#define RESOLVE(name) missing += HUB_LAZY_RESOLVE(pq, libpq, handle, name);
     PQ_FUNCTIONS(RESOLVE)
 #undef RESOLVE
-    return 0;
+    return missing == 0 ? 0 : -1;
 }
 
 #define FORWARD(type, name, params, args, failed) \
