@@ -106,11 +106,10 @@ hub_trace_format(const struct hub_trace_ctx *ctx, char *out, size_t outlen)
 
 /* ---- spans ------------------------------------------------------------ */
 
-/* Random non-zero bytes; getrandom() on Linux never fails for small sizes
- * once the pool is ready, but fall back to the clock rather than emit a
- * zero id. */
+/* Random bytes; getrandom() on Linux never fails for small sizes once the
+ * pool is ready, but fall back to the clock rather than emit a zero id. */
 static void
-random_id(unsigned char *out, size_t n)
+random_bytes(unsigned char *out, size_t n)
 {
     ssize_t got = getrandom(out, n, GRND_NONBLOCK);
 
@@ -120,8 +119,14 @@ random_id(unsigned char *out, size_t n)
         for (size_t i = 0; i < n; i++)
             out[i] = (unsigned char)(t >> (8 * (i % 8))) ^ (unsigned char)i;
     }
-    if (all_zero(out, n))
-        out[n - 1] = 1;
+}
+
+/* An all-zero id is invalid in W3C trace context. */
+static void
+make_nonzero(unsigned char *id, size_t n)
+{
+    if (all_zero(id, n))
+        id[n - 1] = 1;
 }
 
 static void
@@ -146,16 +151,23 @@ hub_span_start(struct hub_span *sp, const char *name, enum hub_span_kind kind,
     copy_cut(sp->name, sizeof sp->name, name);
     sp->kind = kind;
     sp->start_ns = hub_time_now_ns();
+    /* Both ids from one getrandom(): a system call costs more than the rest
+     * of a span, and hub-webhook starts one per request. */
+    unsigned char ids[HUB_TRACE_ID_LEN + HUB_SPAN_ID_LEN];
+
+    random_bytes(ids, sizeof ids);
     if (parent != NULL) {
         memcpy(sp->ctx.trace_id, parent->trace_id, HUB_TRACE_ID_LEN);
         memcpy(sp->parent_id, parent->span_id, HUB_SPAN_ID_LEN);
         sp->ctx.flags = parent->flags;
         sp->has_parent = 1;
     } else {
-        random_id(sp->ctx.trace_id, HUB_TRACE_ID_LEN);
+        memcpy(sp->ctx.trace_id, ids, HUB_TRACE_ID_LEN);
+        make_nonzero(sp->ctx.trace_id, HUB_TRACE_ID_LEN);
         sp->ctx.flags = 1;
     }
-    random_id(sp->ctx.span_id, HUB_SPAN_ID_LEN);
+    memcpy(sp->ctx.span_id, ids + HUB_TRACE_ID_LEN, HUB_SPAN_ID_LEN);
+    make_nonzero(sp->ctx.span_id, HUB_SPAN_ID_LEN);
 }
 
 static struct hub_span_attr *
