@@ -30,7 +30,8 @@ webhook_start || t_fail "hub-webhook listens" "see $GATE_TS_DIR/webhook.log"
 # SIGTERM closes the funnel before the gate exits.
 daemon_start
 if wait_until 15 funnel_is_on; then t_ok "daemon opens once healthy"; else t_fail "daemon opens once healthy" "$(cat "$log")"; fi
-t_check "daemon logs funnel_opened" log_has "$log" funnel_opened
+# The stand-in turns the funnel on before the gate reads it back and logs.
+t_check "daemon logs funnel_opened" wait_until 15 log_has "$log" funnel_opened
 daemon_stop TERM
 t_eq "SIGTERM: exit 0" 0 "$rc"
 t_check "SIGTERM: funnel closed" not funnel_is_on
@@ -62,7 +63,8 @@ daemon_start
 wait_until 15 funnel_is_on
 webhook_stop
 if wait_until 15 not funnel_is_on; then t_ok "daemon closes when the webhook stops"; else t_fail "daemon closes when the webhook stops" "$(cat "$log")"; fi
-t_check "that close is check_failed" log_has "$log" funnel_closed '.reason == "check_failed"'
+t_check "that close is check_failed" \
+    wait_until 15 log_has "$log" funnel_closed '.reason == "check_failed"'
 webhook_start
 if wait_until 15 funnel_is_on; then t_ok "daemon re-opens when the webhook is back"; else t_fail "daemon re-opens when the webhook is back" "$(cat "$log")"; fi
 daemon_stop INT
