@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "child.h"
 #include "gitops.h"
@@ -80,14 +81,27 @@ call_prepare(const struct gitops_git *g, const char *msg, const char *const *arg
     return 0;
 }
 
+/* Why a git call could not start: its working directory is gone, or git is. */
+static int
+not_started(const struct gitops_git *g, int rc)
+{
+    struct stat st;
+
+    if (g->cwd != NULL && (stat(g->cwd, &st) != 0 || !S_ISDIR(st.st_mode)))
+        return hub_fail(rc, "git_not_started", HUB_STR("cwd", g->cwd),
+                        HUB_STR("error", "the checkout directory is missing"),
+                        HUB_STR("fix", "clone the repository there or fix CHECKOUT"));
+    return hub_fail(rc, "git_not_started", HUB_STR("cwd", g->cwd),
+                    HUB_STR("fix", "install git and check PATH"));
+}
+
 /* What a finished call (started with rc) means: 0, 1 failed quietly, or an exit code (logged). */
 static int
 call_outcome(const struct gitops_git *g, const char *msg, int quiet, const struct hub_child *spec,
              int rc, const struct hub_child_result *res)
 {
     if (rc != 0)
-        return hub_fail(rc, "git_not_started", HUB_STR("cwd", g->cwd),
-                        HUB_STR("fix", "install git and check PATH"));
+        return not_started(g, rc);
     if (hub_child_ok(res))
         return 0;
     if (quiet && !res->timed_out)

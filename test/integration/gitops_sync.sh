@@ -293,6 +293,8 @@ t_eq "status (text) with a warning: no log line on stdout" "" \
     "$(hub-gitops status 2>/dev/null | grep '^[<{]')"
 t_check "status (text) with a warning: the warning is on stderr" \
     grep -q '"msg":"repo_config_unknown_key"' <<<"$(hub-gitops status 2>&1 >/dev/null)"
+t_check "status of a missing checkout: stderr says so (not 'install git')" \
+    grep -q '"error":"the checkout directory is missing"' <<<"$(hub-gitops status 2>&1 >/dev/null)"
 rm -f "$GX_ROOT/repos.d/broken.conf"
 co checkout -q -- README
 lost "status"
