@@ -130,7 +130,13 @@ exec {feed}>&-
 t_eq "SIGTERM on --from -: the 35 documents read are written" 35 "$(count)"
 t_check "SIGTERM on --from -: history row says interrupted" \
     grep -q '^interrupted|interrupted by' <<<"$(last_history)"
+# Line by line: one run in about twenty of the whole suite had a first line
+# jq could not parse ("Invalid numeric literal at line 1, column 11") that
+# no rerun reproduced. Such a line is shown, on every run, until explained.
 t_eq "SIGTERM on --from -: the summary says interrupted" "interrupted 35 75" \
-    "$(jq -r 'select(.msg == "readsync_done") | "\(.status) \(.processed) \(.exit)"' "$dir/out")"
+    "$(jq -rR 'fromjson? | select(.msg == "readsync_done") | "\(.status) \(.processed) \(.exit)"' \
+        "$dir/out")"
+jq -rR '. as $line | try (fromjson | empty) catch $line' "$dir/out" | head -n 3 | cat -v |
+    sed 's/^/# report: readsync_failures.sh: an output line that is not JSON: /'
 
 t_done
