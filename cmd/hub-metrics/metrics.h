@@ -122,6 +122,10 @@ struct metrics_state {
 int metrics_state_parse(const char *text, struct metrics_state *st);
 /* Append the state as text. 0 or a hub_buf error. */
 int metrics_state_format(const struct metrics_state *st, struct hub_buf *out);
+/* Append record lines framed as a state file (magic line, records, checksum),
+ * whatever they hold: for the fuzz target, which feeds the parser past the
+ * checksum. 0 or a hub_buf error. */
+int metrics_state_wrap(const char *records, struct hub_buf *out);
 /*
  * Read the state file open on fd (from offset 0): 0, 1 when it is empty (a
  * new file), -1 when it is unreadable or corrupt (torn by a crash). *size

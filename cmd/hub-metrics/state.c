@@ -208,6 +208,17 @@ append_sum(struct hub_buf *out, size_t from)
 }
 
 int
+metrics_state_wrap(const char *records, struct hub_buf *out)
+{
+    size_t from = out->len, n = strlen(records);
+
+    if (hub_buf_appends(out, STATE_MAGIC "\n") != 0 || hub_buf_append(out, records, n) != 0 ||
+        (n > 0 && records[n - 1] != '\n' && hub_buf_appendc(out, '\n') != 0))
+        return -1;
+    return append_sum(out, from);
+}
+
+int
 metrics_state_format(const struct metrics_state *st, struct hub_buf *out)
 {
     size_t from = out->len;

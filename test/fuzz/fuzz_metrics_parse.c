@@ -64,7 +64,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NOW_CS 10000u               /* the run's clock, <proc>/uptime in cs */
 #define MAX_PAYLOAD (1u << 20)
-#define STATE_MAGIC "hub-metrics-state 2\n"
 #define SCRAM_NONCE_LEN 24          /* base64 of pgauth.c's 18 random bytes */
 #define SCRAM_MAX_ITER 64           /* PBKDF2 rounds cost time, not coverage */
 #define CPU_STAT "cpu  1 2 3 4\ncpu0 1 2 3 4\n"
@@ -223,32 +222,6 @@ check_payload(struct metrics_json *j, const struct hub_buf *b)
     cJSON_Delete(root);
 }
 
-/* FNV-1a 64, as state.c sums its records. */
-static uint64_t
-fnv1a64(const char *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
-/* A state file's text around records: the magic line, then the checksum. */
-static int
-wrap_records(const char *records, struct hub_buf *out)
-{
-    size_t n = strlen(records);
-
-    if (hub_buf_appends(out, STATE_MAGIC) != 0 || hub_buf_append(out, records, n) != 0 ||
-        (n > 0 && records[n - 1] != '\n' && hub_buf_appendc(out, '\n') != 0))
-        return -1;
-    return hub_buf_appendf(out, "sum %016llx\n",
-                           (unsigned long long)fnv1a64(hub_buf_str(out), out->len));
-}
-
 static int
 names_plain(const struct metrics_state *st)
 {
@@ -318,7 +291,7 @@ run_collector(metrics_collect_fn *fn, const char *prev_records, int has_uptime, 
     o.proc_root = proc_root;
     o.sys_root = sys_root;
     o.fs_root = tmp_root;
-    if (prev_records[0] != '\0' && wrap_records(prev_records, &prev_text) == 0)
+    if (prev_records[0] != '\0' && metrics_state_wrap(prev_records, &prev_text) == 0)
         (void)metrics_state_parse(hub_buf_str(&prev_text), &prev);
     next.has_clock = 1;
     next.clock_cs = NOW_CS;
@@ -566,7 +539,8 @@ read_state(const struct input *in)
         check_state_round_trip(&st);
     else if (st.n != 0 || st.has_clock)
         abort();                          /* refused: left empty */
-    if (wrap_records(in->text, &text) == 0 && metrics_state_parse(hub_buf_str(&text), &st) == 0)
+    if (metrics_state_wrap(in->text, &text) == 0 &&
+        metrics_state_parse(hub_buf_str(&text), &st) == 0)
         check_state_round_trip(&st);
     else if (st.n != 0 || st.has_clock)
         abort();

@@ -21,7 +21,7 @@ static void
 test_state_round_trip(void **state)
 {
     struct metrics_state st = METRICS_STATE_INIT, back = METRICS_STATE_INIT;
-    struct hub_buf text = HUB_BUF_INIT(4096);
+    struct hub_buf text = HUB_BUF_INIT(4096), wrapped = HUB_BUF_INIT(4096);
     const uint64_t v[3] = { 1, UINT64_MAX, 0 };
 
     st.has_clock = 1;
@@ -37,9 +37,14 @@ test_state_round_trip(void **state)
     assert_true(back.has_clock && back.clock_cs == 101000 && back.n == 2);
     assert_true(metrics_state_get(&back, "net", "eth0")->v[1] == UINT64_MAX);
     assert_null(metrics_state_get(&back, "net", "eth1"));
+    /* The same records framed by metrics_state_wrap (the fuzz target's way in). */
+    assert_int_equal(metrics_state_wrap("clock 101000\ncpu cpu0 1 18446744073709551615 0\n"
+                                        "net eth0 1 18446744073709551615", &wrapped), 0);
+    assert_string_equal(hub_buf_str(&wrapped), hub_buf_str(&text));
     metrics_state_release(&st);
     metrics_state_release(&back);
     hub_buf_release(&text);
+    hub_buf_release(&wrapped);
     assert_null(st.items);
 }
 
