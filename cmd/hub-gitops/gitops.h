@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "child.h"
 #include "repos.h"
@@ -319,6 +320,15 @@ void gitops_unlock(int *fd);
 /* --- state.c --- */
 
 int gitops_state_write(const char *state_dir, const struct gitops_run *run);
+
+/* STATE_DIR/NAME<ext> into out: 0, or -1 when it does not fit. */
+int gitops_state_file(char *out, size_t outlen, const char *state_dir, const char *name,
+                      const char *ext);
+struct cJSON;
+/* o written to path atomically (fileio.h): 0, or -1 with errno (ENOMEM: o NULL or unprintable). */
+int gitops_json_write(const char *path, const struct cJSON *o, mode_t mode);
+/* String member key copied into out when it is a string that fits: 0, else -1. */
+int gitops_json_string(const struct cJSON *o, const char *key, char *out, size_t outlen);
 
 struct gitops_last {
     char outcome[32];

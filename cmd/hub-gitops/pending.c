@@ -17,7 +17,6 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -33,9 +32,7 @@
 static int
 pending_path(char *out, size_t outlen, const char *state_dir, const char *name)
 {
-    int n = snprintf(out, outlen, "%s/%s.pending", state_dir, name);
-
-    return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+    return gitops_state_file(out, outlen, state_dir, name, ".pending");
 }
 
 static cJSON *
@@ -63,33 +60,17 @@ gitops_pending_write(const char *state_dir, const char *name, const struct gitop
 {
     char path[HUB_MAX_PATH];
     cJSON *o = pending_json(name, p);
-    char *text = o != NULL ? cJSON_PrintUnformatted(o) : NULL;
-    int rc = EX_CONFIG;
+    int rc = 0;
 
-    if (text == NULL || pending_path(path, sizeof path, state_dir, name) != 0)
+    if (pending_path(path, sizeof path, state_dir, name) != 0)
         rc = hub_fail(EX_CONFIG, "gitops_pending_write_failed", HUB_STR("repo", name),
-                      HUB_STR("error", "out of memory or path too long"));
-    else if (hub_file_write_atomic(path, text, strlen(text), 0600) != 0)
+                      HUB_STR("error", "path too long"));
+    else if (gitops_json_write(path, o, 0600) != 0)
         rc = hub_fail(EX_CONFIG, "gitops_pending_write_failed", HUB_STR("file", path),
                       HUB_STR("error", strerror(errno)),
                       HUB_STR("fix", "make the state directory writable (and not full)"));
-    else
-        rc = 0;
-    free(text);
     cJSON_Delete(o);
     return rc;
-}
-
-/* Copy string member key into out when it is a string that fits; -1 otherwise. */
-static int
-take_string(const cJSON *o, const char *key, char *out, size_t outlen)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-    if (!cJSON_IsString(v) || strlen(v->valuestring) >= outlen)
-        return -1;
-    memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
-    return 0;
 }
 
 /* "refs/heads/X" with X a valid branch name. */
@@ -109,12 +90,12 @@ gitops_pending_parse(const char *text, size_t len, const char *name, struct gito
     memset(p, 0, sizeof *p);
     if (!cJSON_IsObject(o))
         goto out;
-    if (take_string(o, "repo", repo, sizeof repo) != 0 || strcmp(repo, name) != 0 ||
-        take_string(o, "old", p->old_rev, sizeof p->old_rev) != 0 ||
-        take_string(o, "new", p->new_rev, sizeof p->new_rev) != 0 ||
-        take_string(o, "head_ref", p->head_ref, sizeof p->head_ref) != 0 ||
-        take_string(o, "branch_ref", p->branch_ref, sizeof p->branch_ref) != 0 ||
-        take_string(o, "branch_old", p->branch_old, sizeof p->branch_old) != 0)
+    if (gitops_json_string(o, "repo", repo, sizeof repo) != 0 || strcmp(repo, name) != 0 ||
+        gitops_json_string(o, "old", p->old_rev, sizeof p->old_rev) != 0 ||
+        gitops_json_string(o, "new", p->new_rev, sizeof p->new_rev) != 0 ||
+        gitops_json_string(o, "head_ref", p->head_ref, sizeof p->head_ref) != 0 ||
+        gitops_json_string(o, "branch_ref", p->branch_ref, sizeof p->branch_ref) != 0 ||
+        gitops_json_string(o, "branch_old", p->branch_old, sizeof p->branch_old) != 0)
         goto out;
     if (!gitops_oid_valid(p->old_rev) || !gitops_oid_valid(p->new_rev) ||
         strcmp(p->old_rev, p->new_rev) == 0)

@@ -1,5 +1,6 @@
 /*
- * state.c: STATE_DIR/NAME.json, the last run's outcome for `status`.
+ * state.c: STATE_DIR/NAME.json, the last run's outcome for `status`, and
+ * the JSON-file helpers it shares with pending.c (NAME.pending).
  *
  * Replaced atomically (fileio.h) after every run that took the lock, so a
  * reader sees the previous record or the new one. It is a convenience for
@@ -19,12 +20,39 @@
 #include "log.h"
 #include "timefmt.h"
 
-static int
-state_path(char *out, size_t outlen, const char *state_dir, const char *name)
+int
+gitops_state_file(char *out, size_t outlen, const char *state_dir, const char *name,
+                  const char *ext)
 {
-    int n = snprintf(out, outlen, "%s/%s.json", state_dir, name);
+    int n = snprintf(out, outlen, "%s/%s%s", state_dir, name, ext);
 
     return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+}
+
+int
+gitops_json_write(const char *path, const cJSON *o, mode_t mode)
+{
+    char *text = o != NULL ? cJSON_PrintUnformatted(o) : NULL;
+    int rc;
+
+    if (text == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    rc = hub_file_write_atomic(path, text, strlen(text), mode);
+    free(text);
+    return rc;
+}
+
+int
+gitops_json_string(const cJSON *o, const char *key, char *out, size_t outlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= outlen)
+        return -1;
+    memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
+    return 0;
 }
 
 static cJSON *
@@ -59,30 +87,19 @@ gitops_state_write(const char *state_dir, const struct gitops_run *run)
 {
     char path[HUB_MAX_PATH];
     cJSON *o = state_json(run);
-    char *text = o != NULL ? cJSON_PrintUnformatted(o) : NULL;
     int rc = 0;
 
-    if (text == NULL || state_path(path, sizeof path, state_dir, run->repo->name) != 0) {
+    if (gitops_state_file(path, sizeof path, state_dir, run->repo->name, ".json") != 0) {
         hub_log(HUB_LOG_WARN, "gitops_state_write_failed", HUB_STR("repo", run->repo->name),
-                HUB_STR("error", "out of memory or path too long"));
+                HUB_STR("error", "path too long"));
         rc = -1;
-    } else if (hub_file_write_atomic(path, text, strlen(text), 0644) != 0) {
+    } else if (gitops_json_write(path, o, 0644) != 0) {
         hub_log(HUB_LOG_WARN, "gitops_state_write_failed", HUB_STR("file", path),
                 HUB_STR("error", strerror(errno)));
         rc = -1;
     }
-    free(text);
     cJSON_Delete(o);
     return rc;
-}
-
-static void
-copy_string(const cJSON *o, const char *key, char *out, size_t outlen)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-    if (cJSON_IsString(v) && strlen(v->valuestring) < outlen)
-        memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
 }
 
 void
@@ -94,14 +111,14 @@ gitops_state_read(const char *state_dir, const char *name, struct gitops_last *o
     const cJSON *code;
 
     memset(out, 0, sizeof *out);
-    if (state_path(path, sizeof path, state_dir, name) != 0 ||
+    if (gitops_state_file(path, sizeof path, state_dir, name, ".json") != 0 ||
         hub_file_read(path, GITOPS_STATE_FILE_MAX, &text) != 0)
         goto out;
     o = cJSON_ParseWithLength(hub_buf_str(&text), text.len);
     if (o == NULL)
         goto out;
-    copy_string(o, "outcome", out->outcome, sizeof out->outcome);
-    copy_string(o, "time", out->time, sizeof out->time);
+    gitops_json_string(o, "outcome", out->outcome, sizeof out->outcome);
+    gitops_json_string(o, "time", out->time, sizeof out->time);
     code = cJSON_GetObjectItemCaseSensitive(o, "exit_code");
     out->exit_code = cJSON_IsNumber(code) ? code->valueint : -1;
     out->found = out->outcome[0] != '\0';
