@@ -144,26 +144,32 @@ gitops_git_fetch(const struct gitops_git *g, const char *remote, const char *bra
 }
 
 int
-gitops_parse_ls_remote(const char *text, const char *ref, char *oid)
+gitops_parse_ref_line(const char *text, char sep, const char *ref, char *oid)
 {
+    const char stop[] = { sep, '\n', '\0' };
     size_t reflen = strlen(ref);
 
-    /* Lines "<oid>\t<ref>"; the pattern also matches longer refs ending in
-     * ref ("refs/heads/x/refs/heads/main"), so the exact one is picked. */
+    /* Only an exact ref counts: ls-remote's pattern also matches longer refs
+     * ending in ref ("refs/heads/x/refs/heads/main"). */
     for (const char *line = text; *line != '\0';) {
-        size_t n = strcspn(line, "\n"), olen = strcspn(line, "\t");
+        size_t n = strcspn(line, "\n"), olen = strcspn(line, stop);
 
-        if (olen < n && olen <= GITOPS_OID_MAX && n - olen - 1 == reflen &&
-            strncmp(line + olen + 1, ref, reflen) == 0) {
+        if (olen < n && n - olen - 1 == reflen && strncmp(line + olen + 1, ref, reflen) == 0) {
+            if (olen > GITOPS_OID_MAX)
+                return -1;
             memcpy(oid, line, olen);
             oid[olen] = '\0';
             return gitops_oid_valid(oid) ? 0 : -1;
         }
-        line += n;
-        if (*line == '\n')
-            line++;
+        line += n + (line[n] == '\n');
     }
-    return -1;
+    return 1;
+}
+
+int
+gitops_parse_ls_remote(const char *text, const char *ref, char *oid)
+{
+    return gitops_parse_ref_line(text, '\t', ref, oid) == 0 ? 0 : -1;
 }
 
 int

@@ -223,6 +223,9 @@ void gitops_git_maintenance(const struct gitops_git *g);
 int gitops_parse_heads(const char *text, struct gitops_heads *out);
 int gitops_parse_counts(const char *text, long long *ahead, long long *behind);
 int gitops_parse_ls_remote(const char *text, const char *ref, char *oid);
+/* Lines "OID<sep>REF" (ls-remote: tab; packed-refs: space): the oid of the
+ * line naming exactly ref: 0, 1 no such line, -1 that line's oid is bad. */
+int gitops_parse_ref_line(const char *text, char sep, const char *ref, char *oid);
 /* rev-list --format=%T output: 0 (oid filled), 1 no commit has tree, -1 malformed. */
 int gitops_parse_commit_of_tree(const char *text, const char *tree, char *oid);
 int gitops_oid_valid(const char *s);

@@ -26,33 +26,29 @@
 #define HEAD_FILE_MAX 512
 #define PACKED_REFS_MAX (16u * 1024 * 1024)
 
-/* The oid on the line of packed-refs naming ref: 0, 1 not there, -1 ask git. */
+/* The repository's .git, and packed-refs once it was needed. */
+struct refs_dir {
+    int fd;
+    int packed_read;               /* 1 once packed-refs was read (or found missing) */
+    int packed_rc;                 /* that read: 0, 1 no file, -1 unreadable */
+    struct hub_buf packed;
+};
+
+/* The oid packed-refs holds for ref: 0, 1 not there, -1 ask git. */
 static int
-packed_lookup(int gitdir, const char *ref, char *oid)
+packed_lookup(struct refs_dir *d, const char *ref, char *oid)
 {
-    struct hub_buf text = HUB_BUF_INIT(PACKED_REFS_MAX);
-    size_t reflen = strlen(ref);
-    int rc = 1;
-
-    if (hub_file_readat(gitdir, "packed-refs", text.max, &text) != 0)
-        return errno == ENOENT ? 1 : -1;
-    /* Lines "OID SP REFNAME"; "# ..." is the header, "^OID" a peeled tag. */
-    for (const char *line = hub_buf_str(&text); *line != '\0' && rc == 1;) {
-        size_t n = strcspn(line, "\n"), olen = strcspn(line, " \n");
-
-        if (line[0] != '#' && line[0] != '^' && olen < n && n - olen - 1 == reflen &&
-            memcmp(line + olen + 1, ref, reflen) == 0) {
-            rc = -1;
-            if (olen <= GITOPS_OID_MAX) {
-                memcpy(oid, line, olen);
-                oid[olen] = '\0';
-                rc = gitops_oid_valid(oid) ? 0 : -1;
-            }
-        }
-        line += n + (line[n] == '\n');
+    if (!d->packed_read) {
+        d->packed_read = 1;
+        d->packed_rc = 0;
+        if (hub_file_readat(d->fd, "packed-refs", d->packed.max, &d->packed) != 0)
+            d->packed_rc = errno == ENOENT ? 1 : -1;
     }
-    hub_buf_release(&text);
-    return rc;
+    if (d->packed_rc != 0)
+        return d->packed_rc;
+    /* Lines "OID SP REFNAME"; the "# pack-refs" header and "^OID" peeled
+     * lines never name a ref exactly. */
+    return gitops_parse_ref_line(hub_buf_str(&d->packed), ' ', ref, oid);
 }
 
 /* A small file's first line (no '\n'): 0, 1 no such file, -1 ask git. */
@@ -77,22 +73,22 @@ first_line(int gitdir, const char *path, char *out, size_t outlen)
 
 /* The commit ref (a branch, never symbolic) names: 0, 1 no such ref, -1 ask git. */
 static int
-resolve(int gitdir, const char *ref, char *oid)
+resolve(struct refs_dir *d, const char *ref, char *oid)
 {
-    int rc = first_line(gitdir, ref, oid, GITOPS_OID_MAX + 1);
+    int rc = first_line(d->fd, ref, oid, GITOPS_OID_MAX + 1);
 
     if (rc == 0)
         return gitops_oid_valid(oid) ? 0 : -1;
-    return rc == 1 ? packed_lookup(gitdir, ref, oid) : -1;
+    return rc == 1 ? packed_lookup(d, ref, oid) : -1;
 }
 
 /* HEAD: its branch (or "HEAD" when detached) and commit. */
 static int
-read_head(int gitdir, struct gitops_heads *out)
+read_head(struct refs_dir *d, struct gitops_heads *out)
 {
     char head[HEAD_FILE_MAX];
 
-    if (first_line(gitdir, "HEAD", head, sizeof head) != 0)
+    if (first_line(d->fd, "HEAD", head, sizeof head) != 0)
         return -1;
     if (strncmp(head, "ref: refs/heads/", 16) != 0) {
         if (!gitops_oid_valid(head))
@@ -104,7 +100,7 @@ read_head(int gitdir, struct gitops_heads *out)
     if (strlen(head + 5) >= sizeof out->head_ref || strstr(head, "..") != NULL)
         return -1;
     memcpy(out->head_ref, head + 5, strlen(head + 5) + 1);
-    return resolve(gitdir, out->head_ref, out->head);
+    return resolve(d, out->head_ref, out->head);
 }
 
 /* The plain layout: .git a directory, and no reftable in it. */
@@ -132,13 +128,15 @@ open_gitdir(const char *checkout)
 int
 gitops_refs_heads(const char *checkout, const char *tracking, struct gitops_heads *out)
 {
-    int gitdir = open_gitdir(checkout), rc;
+    struct refs_dir d = { .fd = open_gitdir(checkout), .packed = HUB_BUF_INIT(PACKED_REFS_MAX) };
+    int rc;
 
-    if (gitdir < 0)
+    if (d.fd < 0)
         return -1;
-    rc = read_head(gitdir, out);
+    rc = read_head(&d, out);
     if (rc == 0)
-        rc = resolve(gitdir, tracking, out->remote);
-    close(gitdir);
+        rc = resolve(&d, tracking, out->remote);
+    hub_buf_release(&d.packed);
+    close(d.fd);
     return rc;
 }

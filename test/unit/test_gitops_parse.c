@@ -108,6 +108,23 @@ test_parse_ls_remote(void **state)
     }
 }
 
+/* The scanner under both: packed-refs' space, "not there" apart from "bad". */
+static void
+test_parse_ref_line(void **state)
+{
+    static const char packed[] = "# pack-refs with: peeled fully-peeled sorted \n"
+                                 SHA_B " refs/heads/main-old\n"
+                                 SHA_A " refs/heads/main\n^" SHA_C "\n"
+                                 "0123 refs/heads/short\n";
+    char oid[GITOPS_OID_MAX + 1];
+
+    assert_int_equal(gitops_parse_ref_line(packed, ' ', "refs/heads/main", oid), 0);
+    assert_string_equal(oid, SHA_A);
+    assert_int_equal(gitops_parse_ref_line(packed, ' ', "refs/heads/other", oid), 1);
+    assert_int_equal(gitops_parse_ref_line(packed, ' ', "refs/heads/short", oid), -1);
+    assert_int_equal(gitops_parse_ref_line(packed, '\t', "refs/heads/main", oid), 1);
+}
+
 /* rev-list --format=%T: which commit of the range has the index's tree. */
 static void
 test_parse_commit_of_tree(void **state)
@@ -314,6 +331,7 @@ main(void)
         cmocka_unit_test(test_parse_heads),
         cmocka_unit_test(test_parse_counts),
         cmocka_unit_test(test_parse_ls_remote),
+        cmocka_unit_test(test_parse_ref_line),
         cmocka_unit_test(test_parse_commit_of_tree),
         cmocka_unit_test(test_oid_valid),
         cmocka_unit_test(test_refname_part),
